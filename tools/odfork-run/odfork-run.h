@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/*
+ * odfork-run.h - declarations shared by the parts of odfork-run
+ */
+#ifndef ODFORK_RUN_H
+#define ODFORK_RUN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROG			"odfork-run"
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define __noreturn		__attribute__((noreturn))
+
+/* Exit statuses (the program's own status when PROGRAM runs). */
+#define EXIT_FAIL		1	/* operation failed */
+#define EXIT_USAGE		2	/* bad command line */
+#define EXIT_CANNOT_EXEC	126	/* PROGRAM found, cannot run */
+#define EXIT_NOT_FOUND		127	/* PROGRAM not found */
+
+/* Longest text mode_words() writes, with the NUL. */
+#define MODE_WORDS_MAX		64
+
+/* mode.c */
+int parse_mode(const char *s, unsigned int *mode);
+void mode_words(unsigned int mode, char *buf, size_t len);
+int fallback_forced(void);
+
+/* pid.c: --pid [--mode MODE] */
+int pid_main(pid_t pid, int set, unsigned int mode);
+
+/* status.c: --status */
+int status_main(void);
+
+#endif /* ODFORK_RUN_H */
