@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/*
+ * helpers.h - shared helpers of the 'kernel' test suite
+ *
+ * The kernel suite runs as root inside a VM booted with the patched kernel.
+ * Every test body runs in a child process of the cmocka runner (kt_run()),
+ * in its own process group, so that a test can change its modes, threads,
+ * credentials and rlimits freely and cannot leak them into the next test.
+ * Bodies check with the KT_* macros, which print and _exit(1) on failure
+ * (cmocka's assertions must not be used outside the runner process).
+ * kt_run() saves vm.odfork before a body and restores it afterwards.
+ */
+#ifndef KT_HELPERS_H
+#define KT_HELPERS_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <odfork.h>
+
+/*
+ * The syscall number is defined by the kernel series ("x86: wire up the
+ * odfork syscall", see kernel/README.md); it is wired up on x86_64 only.
+ */
+#ifndef __NR_odfork
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define __NR_odfork		500
+#endif
+#endif
+
+#define KT_SKIP			77	/* exit status: test skipped */
+#define KT_BODY_TIMEOUT_S	90	/* one test body, in the slow VM */
+#define KT_NOBODY		65534	/* unprivileged uid and gid */
+#define KT_SYSCTL_PATH		"/proc/sys/vm/odfork"
+
+/* The /proc/vmstat counters of the series. */
+#define KT_FORKS		"odfork_forks"
+#define KT_SHARED		"odfork_tables_shared"
+#define KT_COPIED		"odfork_tables_copied"
+#define KT_REUSED		"odfork_tables_reused"
+#define KT_FALLBACK		"odfork_tables_fallback"
+
+enum kt_fork_kind {
+	KT_FORK,	/* glibc fork() */
+	KT_ODFORK,	/* the raw odfork(0) syscall */
+	KT_VFORK,	/* vfork() */
+	KT_CLONE_VM,	/* clone(CLONE_VM | SIGCHLD): a process on our mm */
+};
+
+/* Skip (exit 77) unless the kernel has the odfork interface and we are root;
+ * then make the runner a child subreaper. Call first in main(). */
+void kt_init(void);
+
+/* Fail the current body: print where and why, then _exit(1). */
+void kt_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+#define KT_ASSERT(cond)							\
+	do {								\
+		if (!(cond))						\
+			kt_fail(__FILE__, __LINE__, "%s", #cond);	\
+	} while (0)
+
+#define KT_EQ(a, b)							\
+	do {								\
+		long long kt_a_ = (long long)(a);			\
+		long long kt_b_ = (long long)(b);			\
+		if (kt_a_ != kt_b_)					\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s == %s: %lld != %lld",		\
+				#a, #b, kt_a_, kt_b_);			\
+	} while (0)
+
+#define KT_GE(a, b)							\
+	do {								\
+		long long kt_a_ = (long long)(a);			\
+		long long kt_b_ = (long long)(b);			\
+		if (kt_a_ < kt_b_)					\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s >= %s: %lld < %lld",		\
+				#a, #b, kt_a_, kt_b_);			\
+	} while (0)
+
+/* expr must return -1 and set errno to err. */
+#define KT_FAILS(expr, err)						\
+	do {								\
+		long long kt_r_;					\
+		int kt_e_;						\
+		errno = 0;						\
+		kt_r_ = (long long)(expr);				\
+		kt_e_ = errno;						\
+		if (kt_r_ != -1 || kt_e_ != (err))			\
+			kt_fail(__FILE__, __LINE__,			\
+				"%s: got %lld errno %d, want -1 errno %d", \
+				#expr, kt_r_, kt_e_, (err));		\
+	} while (0)
+
+/*
+ * KT_TEST(name) { ... return 0; } defines the body and a cmocka test
+ * function `name` that runs it with kt_run().  Needs <cmocka.h>.
+ */
+#define KT_TEST(name)							\
+	static int name##_body(void);					\
+	static void name(void **state)					\
+	{								\
+		(void)state;						\
+		assert_int_equal(kt_run(name##_body), 0);		\
+	}								\
+	static int name##_body(void)
+
+/* Run body in a child process (own process group, default signal
+ * handlers), kill whatever it left behind, restore vm.odfork.
+ * Returns 0 when the body passed, its exit status or 128 + signal
+ * otherwise, 124 on timeout. */
+int kt_run(int (*body)(void));
+
+/* Kernel interface, raw. */
+long kt_prctl(int option, unsigned long arg2, unsigned long arg3,
+	      unsigned long arg4, unsigned long arg5);
+int kt_get_mode(void);			/* PR_GET_ODFORK, or -errno */
+int kt_set_mode(unsigned long mode);	/* PR_SET_ODFORK: 0 or -errno */
+pid_t kt_odfork(unsigned long flags);	/* raw syscall, -1 + errno */
+
+/* A /proc/vmstat counter, or -1 when it does not exist. */
+long long kt_vmstat(const char *name);
+/* odfork_forks; fails the body when it is missing. */
+long long kt_forks(void);
+
+/* vm.odfork: value or -errno; write text: 0 or -errno. */
+int kt_sysctl_get(void);
+int kt_sysctl_write(const char *text);
+/* Set vm.odfork in a body (fails the body on error). */
+void kt_sysctl_set(int value);
+
+/* Whole-file I/O in one open: bytes read (buf NUL-terminated) / 0 for a
+ * complete write, or -errno from open, read or write. */
+int kt_read_file(const char *path, char *buf, size_t size);
+int kt_write_file(const char *path, const char *text);
+/* A mode file (/proc/.../odfork) parsed: value or -errno; fails the
+ * body when the text is not "<decimal>\n". */
+int kt_read_mode_file(const char *path);
+
+/* Processes.  kt_wait(): exit status, 128 + signal, or -1. */
+pid_t kt_spawn(int (*fn)(void *), void *arg);
+int kt_wait(pid_t pid);
+/* setgroups(none), setgid, setuid: 0 or -errno. */
+int kt_drop_to(uid_t uid);
+/* Run fn in a child as uid; returns kt_wait()'s status. */
+int kt_run_as(uid_t uid, int (*fn)(void *), void *arg);
+/* Run fn in a new thread and return its result. */
+int kt_in_thread(int (*fn)(void *), void *arg);
+
+/* Create a process (or thread) of the given kind whose child exits 0 at
+ * once, reap it, and return how much odfork_forks moved meanwhile. */
+long long kt_fork_delta(enum kt_fork_kind kind);
+
+/* Fork a child that applies modes[0..n-1] with PR_SET_ODFORK, then
+ * execs the kt-getmode helper; returns the PR_GET_ODFORK value the
+ * helper printed after the exec.  Fails the body on any error. */
+int kt_exec_getmode(const unsigned long *modes, int n);
+
+/*
+ * An agent is a thread or a process that waits for one-letter commands
+ * on a pipe: 'm' reports PR_GET_ODFORK, 'f' reports kt_fork_delta(KT_FORK),
+ * 'q' (or EOF) ends it.
+ */
+struct kt_agent {
+	pid_t pid;		/* process agent, or 0 */
+	pid_t tid;		/* its thread id (== pid for a process) */
+	pthread_t thread;	/* a thread agent's thread */
+	int cmd;		/* write end of the command pipe */
+	int rep;		/* read end of the report pipe */
+};
+
+/* A process agent.  uid (uid_t)-1 keeps root; any other uid drops to it
+ * and then makes itself dumpable and ptraceable by any process of that
+ * uid (PR_SET_DUMPABLE, Yama's PR_SET_PTRACER_ANY). */
+void kt_agent_spawn(struct kt_agent *a, uid_t uid);
+void kt_agent_thread(struct kt_agent *a);
+int kt_agent_ask(struct kt_agent *a, char cmd);
+/* Stop it: for a process, its kt_wait() status; for a thread, 0. */
+int kt_agent_stop(struct kt_agent *a);
+
+#endif /* KT_HELPERS_H */
