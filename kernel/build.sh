@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build an odfork kernel from Debian's linux-source-6.12 and the series in
+# kernel/patches.
+#
+#   kernel/build.sh [debug|bench]        build, print the bzImage path last
+#   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
+#   kernel/build.sh --each [debug|bench] build after every patch of the series
+#
+# Everything lives under $ODFORK_KBUILD (default: build/kernel in the
+# repository): src/ is a git tree of the pristine source with the series
+# applied on top of the "base" tag, obj-<flavour>/ the out-of-tree build.
+# A changed series resets src/ to base and re-applies it; make then rebuilds
+# only what the changed files touch.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+kbuild=${ODFORK_KBUILD:-$top/build/kernel}
+tarball=${ODFORK_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+src=$kbuild/src
+jobs=$(nproc)
+
+log() { echo "build.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+git_src() {
+	git -C "$src" -c user.name=odfork-build -c user.email=build@odfork \
+		-c core.autocrlf=false "$@"
+}
+
+# Extract the tarball into a git tree tagged "base" (once per tarball).
+prepare_source() {
+	local sum
+	[ -r "$tarball" ] || die "$tarball missing: apt-get install linux-source-6.12"
+	sum=$(stat -c '%s-%Y' "$tarball")
+	if [ -f "$kbuild/tarball.stamp" ] &&
+	   [ "$(cat "$kbuild/tarball.stamp")" = "$sum" ] &&
+	   git_src rev-parse -q --verify base >/dev/null 2>&1; then
+		return
+	fi
+	log "extracting $tarball"
+	rm -rf "$src" "$kbuild"/obj-* "$kbuild/series.stamp"
+	mkdir -p "$src"
+	tar -xf "$tarball" -C "$src" --strip-components=1
+	git_src init -q
+	git_src add -f -A .
+	git_src commit -q -m "pristine $(basename "$tarball")"
+	git_src tag base
+	echo "$sum" > "$kbuild/tarball.stamp"
+}
+
+kernel_version() {
+	make -s -C "$src" kernelversion
+}
+
+series_hash() {
+	cat "$here"/patches/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# Apply one patch: git am first; if upstream drift moved the context,
+# fall back to patch(1) with fuzz.  Fail naming the patch otherwise.
+apply_one() {
+	local p=$1
+	git_src am -q --keep-cr "$p" 2>/dev/null && return
+	git_src am --abort >/dev/null 2>&1 || true
+	log "$(basename "$p") does not apply cleanly, trying with fuzz"
+	if ! patch -d "$src" -p1 -F3 --no-backup-if-mismatch -s < "$p"; then
+		git_src reset -q --hard
+		git_src clean -q -fdx
+		die "patch $(basename "$p") no longer applies to $(kernel_version)"
+	fi
+	git_src add -f -A .
+	git_src commit -q -m "$(basename "$p") (applied with fuzz)"
+}
+
+apply_series() {
+	local want p n=0
+	want=$(series_hash)
+	if [ -f "$kbuild/series.stamp" ] &&
+	   [ "$(cat "$kbuild/series.stamp")" = "$want" ]; then
+		return
+	fi
+	log "applying the series on $(kernel_version)"
+	save_mtimes
+	git_src reset -q --hard base
+	git_src clean -q -fdx
+	rm -f "$kbuild/series.stamp"
+	for p in "$here"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		apply_one "$p"
+		n=$((n + 1))
+	done
+	log "$n patches applied"
+	restore_mtimes
+	echo "$want" > "$kbuild/series.stamp"
+	kernel_version > "$kbuild/VERSION"
+}
+
+# Re-applying the series rewrites every file it touches.  Give the files
+# whose content did not change their old mtime back, so that make rebuilds
+# only what the series change really touches.
+save_mtimes() {
+	local f
+	git_src rev-parse HEAD > "$kbuild/old-head"
+	git_src diff --name-only base HEAD | while IFS= read -r f; do
+		[ -e "$src/$f" ] && printf '%s\t%s\n' "$(stat -c %Y "$src/$f")" "$f"
+	done > "$kbuild/old-mtimes"
+}
+
+restore_mtimes() {
+	local old t f
+	old=$(cat "$kbuild/old-head")
+	while IFS=$'\t' read -r t f; do
+		[ -e "$src/$f" ] || continue
+		git_src diff --quiet "$old" HEAD -- "$f" && touch -d "@$t" "$src/$f"
+	done < "$kbuild/old-mtimes"
+	rm -f "$kbuild/old-head" "$kbuild/old-mtimes"
+}
+
+# Every CONFIG_X=y/m/value in the fragments must survive olddefconfig;
+# CONFIG_X=n must end up unset.
+check_config() {
+	local obj=$1 frag=$2 line sym val bad=0
+	while IFS= read -r line; do
+		case $line in CONFIG_*=*) ;; *) continue ;; esac
+		sym=${line%%=*}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			if grep -q "^$sym=" "$obj/.config"; then
+				log "config: $sym is set, wanted off"
+				bad=1
+			fi
+		elif ! grep -qx "$sym=$val" "$obj/.config"; then
+			log "config: $sym=$val did not stick (missing dependency?)"
+			bad=1
+		fi
+	done < "$frag"
+	[ $bad = 0 ] || die "config fragments do not apply"
+}
+
+configure() {
+	local flavour=$1 obj=$kbuild/obj-$1 frag want
+	frag=$kbuild/$flavour.fragment
+	mkdir -p "$obj"
+	cat "$here/configs/base.config" "$here/configs/$flavour.config" > "$frag.new"
+	want=$( (cat "$frag.new"; cat "$kbuild/series.stamp") | sha256sum)
+	if [ -f "$obj/.config" ] && [ -f "$obj/config.stamp" ] &&
+	   [ "$(cat "$obj/config.stamp")" = "$want" ]; then
+		rm -f "$frag.new"
+		return
+	fi
+	mv "$frag.new" "$frag"
+	log "configuring $flavour"
+	make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	check_config "$obj" "$frag"
+	echo "$want" > "$obj/config.stamp"
+}
+
+build() {
+	local flavour=$1 obj=$kbuild/obj-$1
+	configure "$flavour"
+	log "building $flavour kernel ($(cat "$kbuild/VERSION"), -j$jobs)"
+	make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2
+	echo "$obj/arch/x86/boot/bzImage"
+}
+
+checkpatch() {
+	local p rc=0
+	for p in "$here"/patches/*.patch; do
+		log "checkpatch $(basename "$p")"
+		"$src/scripts/checkpatch.pl" --strict --no-tree -q \
+			--ignore FILE_PATH_CHANGES "$p" || rc=1
+	done
+	return $rc
+}
+
+# Build at every step of the series: each patch must build on its own.
+build_each() {
+	local flavour=$1 obj=$kbuild/obj-$1-each c orig
+	orig=$(git_src rev-parse --abbrev-ref HEAD)
+	for c in $(git_src rev-list --reverse base..HEAD); do
+		log "build-each: $(git_src log -1 --format=%s "$c")"
+		git_src checkout -q "$c"
+		cat "$here/configs/base.config" "$here/configs/$flavour.config" \
+			> "$kbuild/each.fragment"
+		mkdir -p "$obj"
+		make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.fragment" \
+			allnoconfig >/dev/null
+		make -s -C "$src" O="$obj" olddefconfig >/dev/null
+		make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2 ||
+			die "series does not build at: $(git_src log -1 --format=%s "$c")"
+	done
+	git_src checkout -q "$orig"
+}
+
+main() {
+	local mode=build flavour
+	case ${1:-} in
+	--checkpatch) mode=checkpatch; shift ;;
+	--each) mode=each; shift ;;
+	-h|--help) sed -n '4,15p' "$0"; exit 0 ;;
+	esac
+	flavour=${1:-debug}
+	case $flavour in
+	debug|bench) ;;
+	*) die "unknown flavour '$flavour' (debug or bench)" ;;
+	esac
+	mkdir -p "$kbuild"
+	prepare_source
+	apply_series
+	case $mode in
+	build) build "$flavour" ;;
+	checkpatch) checkpatch ;;
+	each) build_each "$flavour" ;;
+	esac
+}
+
+main "$@"

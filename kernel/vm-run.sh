@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel under QEMU (TCG: KVM does not work on our machines) with the
+# host's / as a read-only 9p root, run a shell command in the guest, and
+# fail if the guest kernel log shows a BUG, WARNING, Oops, lockdep report,
+# "Bad rss-counter", "bad pmd" or a taint.
+#
+#   kernel/vm-run.sh [options] -- COMMAND...
+#     --kernel PATH   bzImage (default: build/kernel/obj-debug/.../bzImage)
+#     --log FILE      serial log (default: build/vm/serial.log)
+#     --out DIR       directory shared with the guest (default: build/vm/out)
+#     --timeout SEC   whole run, boot included (default: 1800)
+#     --mem SIZE      guest memory (default: 3G)
+#     --smp N         guest CPUs (default: 2)
+#     --append ARGS   extra kernel command line
+#
+# COMMAND runs with "sh -e" in the repository root inside the guest, as root.
+# The exit status is COMMAND's, or 1 if the log is not clean, or 124 if the
+# guest did not finish in time.  The guest is always powered off.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+kernel=$top/build/kernel/obj-debug/arch/x86/boot/bzImage
+vmdir=$top/build/vm
+log=
+out=
+timeout=1800
+mem=3G
+smp=2
+append=
+
+usage() {
+	sed -n '8,16p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+[ -r "$kernel" ] || { echo "vm-run.sh: no kernel at $kernel" >&2; exit 2; }
+log=${log:-$vmdir/serial.log}
+out=${out:-$vmdir/out}
+
+mkdir -p "$(dirname "$log")" "$out"
+rm -f "$out/cmd" "$out/rc" "$out/dmesg" "$out/tainted"
+printf '%s\n' "$*" > "$out/cmd"
+
+cmdline="console=ttyS0 root=hostroot rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose"
+cmdline+=" init=$here/vm/init odfork_top=$top panic=-1 oops=panic"
+cmdline+=" init_on_free=1 $append"
+
+rc=0
+timeout -k 15 "$timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -m "$mem" -smp "$smp" \
+	-display none -monitor none -serial stdio -no-reboot \
+	-kernel "$kernel" -append "$cmdline" \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$out,mount_tag=odfork-out,security_model=none" \
+	< /dev/null 2>&1 | tee "$log" || rc=$?
+
+# Scan the serial log and the guest's dmesg for signs of a kernel bug.
+# (lockdep reports start with "WARNING:" or "INFO:"; "BUG:" covers
+# sleeping-in-atomic, bad page state and KASAN-style reports.)
+bad='BUG:|WARNING:|INFO:|Oops|Kernel panic|kernel BUG|'
+bad+='possible (circular|recursive) locking|inconsistent lock state|'
+bad+='suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lockdep is turned off|'
+bad+='Bad rss-counter|bad pmd|Bad page|non-zero pgtables_bytes|'
+bad+='general protection|Tainted:'
+if grep -aEn "$bad" "$log" "$out/dmesg" 2>/dev/null | sed 's/^/vm-run.sh: bad log: /' >&2; then
+	echo "vm-run.sh: guest log is not clean (see $log)" >&2
+	exit 1
+fi
+if [ -s "$out/tainted" ] && [ "$(cat "$out/tainted")" != 0 ]; then
+	echo "vm-run.sh: guest kernel tainted: $(cat "$out/tainted")" >&2
+	exit 1
+fi
+if [ ! -s "$out/rc" ]; then
+	[ $rc = 124 ] && echo "vm-run.sh: guest timed out after ${timeout}s" >&2
+	echo "vm-run.sh: guest did not finish its command" >&2
+	exit 124
+fi
+exit "$(cat "$out/rc")"
