@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# Build everything and run every test suite:
+#   1. the 'unit' suite on this machine (any kernel);
+#   2. the debug kernel of kernel/patches, booted in QEMU, running the
+#      'kernel' suite with a clean guest log required.
+# Run as root on Debian 12 from the repository root: tools/test-all.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build/meson
+cd "$top"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+tools/install-deps.sh
+
+step "userspace build"
+[ -f "$build/build.ninja" ] || meson setup "$build" "$top"
+ninja -C "$build"
+
+step "unit suite (host kernel $(uname -r))"
+rm -f "$build/meson-logs/testlog.json"
+meson test -C "$build" --suite unit --print-errorlogs ||
+	{ tests/summary.py "$build/meson-logs/testlog.json"; exit 1; }
+cp "$build/meson-logs/testlog.json" "$top/build/testlog-unit.json"
+
+step "debug kernel"
+kernel=$(kernel/build.sh debug)
+
+step "kernel suite in the VM"
+rm -f build/vm/out/testlog-*.json
+vm_rc=0
+kernel/vm-run.sh --kernel "$kernel" --timeout 2400 -- \
+	tests/vm-suite.sh "$build" kernel || vm_rc=$?
+
+step "summary"
+logs=("$top/build/testlog-unit.json")
+[ -f build/vm/out/testlog-kernel.json ] &&
+	logs+=("$top/build/vm/out/testlog-kernel.json")
+sum_rc=0
+tests/summary.py "${logs[@]}" || sum_rc=$?
+if [ $vm_rc != 0 ]; then
+	echo "test-all.sh: the VM run failed (exit $vm_rc)" >&2
+	exit 1
+fi
+exit $sum_rc
