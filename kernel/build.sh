@@ -6,7 +6,7 @@
 #
 #   kernel/build.sh [debug|bench]        build, print the bzImage path last
 #   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
-#   kernel/build.sh --each [debug|bench] build after every patch of the series
+#   kernel/build.sh --each [debug|bench] check that every patch builds
 #
 # Everything lives under $ODFORK_KBUILD (default: build/kernel in the
 # repository): src/ is a git tree of the pristine source with the series
@@ -41,7 +41,7 @@ prepare_source() {
 		return
 	fi
 	log "extracting $tarball"
-	rm -rf "$src" "$kbuild"/obj-* "$kbuild/series.stamp"
+	rm -rf "$src" "$kbuild"/obj-* "$kbuild/src-each" "$kbuild/series.stamp"
 	mkdir -p "$src"
 	tar -xf "$tarball" -C "$src" --strip-components=1
 	git_src init -q
@@ -177,23 +177,31 @@ checkpatch() {
 	return $rc
 }
 
-# Build at every step of the series: each patch must build on its own.
+# Check that every step of the series builds: at each patch, configure and
+# compile the objects of the C files the patch touches (and the syscall
+# table).  This runs in a separate work tree, so that the main one keeps
+# its mtimes; the full build of the last step links everything.
 build_each() {
-	local flavour=$1 obj=$kbuild/obj-$1-each c orig
-	orig=$(git_src rev-parse --abbrev-ref HEAD)
+	local flavour=$1 obj=$kbuild/obj-$1-each wt=$kbuild/src-each c objs
+	mkdir -p "$obj"
+	[ -d "$wt" ] || git_src worktree add -q --detach "$wt" base
+	cat "$here/configs/base.config" "$here/configs/$flavour.config" \
+		> "$kbuild/each.fragment"
 	for c in $(git_src rev-list --reverse base..HEAD); do
 		log "build-each: $(git_src log -1 --format=%s "$c")"
-		git_src checkout -q "$c"
-		cat "$here/configs/base.config" "$here/configs/$flavour.config" \
-			> "$kbuild/each.fragment"
-		mkdir -p "$obj"
-		make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.fragment" \
+		git -C "$wt" checkout -q "$c"
+		make -s -C "$wt" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.fragment" \
 			allnoconfig >/dev/null
-		make -s -C "$src" O="$obj" olddefconfig >/dev/null
-		make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2 ||
+		make -s -C "$wt" O="$obj" olddefconfig >/dev/null
+		objs=$(git_src diff --name-only "$c^" "$c" -- '*.c' '*.tbl' |
+		       sed -e 's/\.c$/.o/' \
+			   -e 's|arch/x86/entry/syscalls/syscall_64.tbl|arch/x86/entry/syscall_64.o|')
+		[ -n "$objs" ] || continue
+		# shellcheck disable=SC2086
+		make -s -C "$wt" O="$obj" -j"$jobs" $objs >&2 ||
 			die "series does not build at: $(git_src log -1 --format=%s "$c")"
 	done
-	git_src checkout -q "$orig"
+	build "$flavour" >/dev/null
 }
 
 main() {
