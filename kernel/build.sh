@@ -105,7 +105,9 @@ save_mtimes() {
 	local f
 	git_src rev-parse HEAD > "$kbuild/old-head"
 	git_src diff --name-only base HEAD | while IFS= read -r f; do
-		[ -e "$src/$f" ] && printf '%s\t%s\n' "$(stat -c %Y "$src/$f")" "$f"
+		if [ -e "$src/$f" ]; then
+			printf '%s\t%s\n' "$(stat -c %Y "$src/$f")" "$f"
+		fi
 	done > "$kbuild/old-mtimes"
 }
 
@@ -113,8 +115,10 @@ restore_mtimes() {
 	local old t f
 	old=$(cat "$kbuild/old-head")
 	while IFS=$'\t' read -r t f; do
-		[ -e "$src/$f" ] || continue
-		git_src diff --quiet "$old" HEAD -- "$f" && touch -d "@$t" "$src/$f"
+		if [ -e "$src/$f" ] &&
+		   git_src diff --quiet "$old" HEAD -- "$f"; then
+			touch -d "@$t" "$src/$f"
+		fi
 	done < "$kbuild/old-mtimes"
 	rm -f "$kbuild/old-head" "$kbuild/old-mtimes"
 }
