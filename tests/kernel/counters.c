@@ -1,57 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
- * kernel suite: the odfork_* counters of /proc/vmstat.
+ * kernel suite: the odfork_* counters of /proc/vmstat, and which PTE
+ * tables an on-demand fork shares (DESIGN.md 4, I6): a table is shared
+ * when its whole 2 MiB range lies in one touched private anonymous VMA
+ * that is not mlocked, mergeable, uffd-registered, DONTFORK or
+ * WIPEONFORK, in an mm without pinned pages.  Every other table that
+ * fork copies is counted in odfork_tables_fallback.
+ *
+ * The process has tables of its own (stack, heap, libraries), so fork
+ * deltas are compared with a baseline fork made just before: what a
+ * region adds to it is exact.
  */
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "helpers.h"
 
-#define REGION_SIZE	(8u << 20)	/* 8 MiB: at least 4 PTE tables */
-#define NCOUNTERS	5
-
-static const char *const names[NCOUNTERS] = {
-	KT_FORKS, KT_SHARED, KT_COPIED, KT_REUSED, KT_FALLBACK,
-};
-
-enum { FORKS, SHARED, COPIED, REUSED, FALLBACK };
-
-struct snap {
-	long long v[NCOUNTERS];
-};
-
-static void take_snap(struct snap *s)
-{
-	int i;
-
-	for (i = 0; i < NCOUNTERS; i++) {
-		s->v[i] = kt_vmstat(names[i]);
-		if (s->v[i] < 0)
-			kt_fail(__FILE__, __LINE__, "no %s", names[i]);
-	}
-}
-
-static long long moved(const struct snap *a, const struct snap *b, int i)
-{
-	return b->v[i] - a->v[i];
-}
-
-static void check_none_moved(const struct snap *a, const struct snap *b)
-{
-	int i;
-
-	for (i = 0; i < NCOUNTERS; i++)
-		if (moved(a, b, i) != 0)
-			kt_fail(__FILE__, __LINE__, "%s moved by %lld",
-				names[i], moved(a, b, i));
-}
+#define REGION_SIZE	(8u << 20)	/* 8 MiB: at least 3 whole tables */
+#define NTABLES		4		/* eligible tables of a test region */
+#define MiB		(1UL << 20)
 
 /* A touched, private anonymous region mapped with 4 KiB pages. */
 static unsigned char *touched_region(void)
@@ -65,6 +47,15 @@ static unsigned char *touched_region(void)
 	return p;
 }
 
+/* n whole, touched, eligible tables. */
+static unsigned char *touched_tables(size_t n)
+{
+	unsigned char *p = kt_map_tables(n);
+
+	memset(p, 'T', n * KT_TABLE_SIZE);
+	return p;
+}
+
 /* Fork a child of the given kind that checks and rewrites the region;
  * returns its exit status. */
 static int fork_and_touch(enum kt_fork_kind kind, unsigned char *p)
@@ -72,6 +63,7 @@ static int fork_and_touch(enum kt_fork_kind kind, unsigned char *p)
 	pid_t pid;
 	size_t i;
 
+	fflush(NULL);
 	pid = kind == KT_ODFORK ? kt_odfork(0) : fork();
 	if (pid == 0) {
 		for (i = 0; i < REGION_SIZE; i += 4096)
@@ -84,39 +76,231 @@ static int fork_and_touch(enum kt_fork_kind kind, unsigned char *p)
 	return kt_wait(pid);
 }
 
+/* Fork a child of the given kind that exits at once: the counters before
+ * the fork in *a, after the child is gone in *b. */
+static void fork_exit(enum kt_fork_kind kind, struct kt_snap *a,
+		      struct kt_snap *b)
+{
+	pid_t pid;
+
+	kt_snap(a);
+	fflush(NULL);
+	pid = kind == KT_ODFORK ? kt_odfork(0) : fork();
+	if (pid == 0)
+		_exit(0);
+	KT_ASSERT(pid > 0);
+	KT_EQ(kt_wait(pid), 0);
+	kt_snap(b);
+}
+
+/*
+ * What one on-demand fork shared and copied classically, and what the
+ * child's exit did with the shared tables: the parent still holds each
+ * of them, so the child drops its reference (dropped == shared).
+ */
+struct fork_count {
+	long long shared;
+	long long fallback;
+};
+
+static struct fork_count odfork_count(const char *file, int line,
+				      enum kt_fork_kind kind)
+{
+	struct kt_snap a, b;
+	struct fork_count c;
+
+	fork_exit(kind, &a, &b);
+	c.shared = kt_moved(&a, &b, KT_C_SHARED);
+	c.fallback = kt_moved(&a, &b, KT_C_FALLBACK);
+	kt_expect(file, line, &a, &b, (struct kt_delta){
+		.forks = 1, .shared = KT_ANY, .fallback = KT_ANY,
+		.dropped = c.shared });
+	return c;
+}
+
+/* A fork of the given kind must share `shared` tables and copy
+ * `fallback` tables more than the previous fork *prev; *prev := it. */
+static void check_adds(const char *file, int line, enum kt_fork_kind kind,
+		       struct fork_count *prev, long long shared,
+		       long long fallback)
+{
+	struct kt_snap a, b;
+
+	fork_exit(kind, &a, &b);
+	kt_expect(file, line, &a, &b, (struct kt_delta){
+		.forks = 1,
+		.shared = prev->shared + shared,
+		.fallback = prev->fallback + fallback,
+		.dropped = prev->shared + shared });
+	prev->shared = kt_moved(&a, &b, KT_C_SHARED);
+	prev->fallback = kt_moved(&a, &b, KT_C_FALLBACK);
+}
+
+#define BASELINE(kind)		odfork_count(__FILE__, __LINE__, (kind))
+#define ADDS(kind, prev, shared, fallback)				\
+	check_adds(__FILE__, __LINE__, (kind), (prev), (shared), (fallback))
+
 KT_TEST(test_counters_exist)
 {
 	int i;
 
-	for (i = 0; i < NCOUNTERS; i++)
-		if (kt_vmstat(names[i]) < 0)
+	for (i = 0; i < KT_NCOUNTERS; i++)
+		if (kt_vmstat(kt_counter_names[i]) < 0)
 			kt_fail(__FILE__, __LINE__, "no %s in /proc/vmstat",
-				names[i]);
+				kt_counter_names[i]);
 	return 0;
 }
 
 /*
- * Foundation state of the series: the sharing mechanism does not exist
- * yet, so an on-demand fork copies every PTE table classically and counts
- * it in odfork_tables_fallback; nothing is shared, copied or reused.
- * The issue that adds the mechanism replaces this test with one that
- * asserts odfork_tables_shared moved instead.
+ * Every way of asking for an on-demand fork shares each whole table of
+ * a touched private anonymous region: exactly NTABLES more than the
+ * baseline, and no more fallback copies.
  */
-KT_TEST(test_foundation_copies_classically)
+KT_TEST(test_counters_share_eligible)
 {
-	unsigned char *p;
-	struct snap a, b;
+	struct fork_count prev;
 
 	kt_sysctl_set(1);
-	p = touched_region();
-	take_snap(&a);
-	KT_EQ(fork_and_touch(KT_ODFORK, p), 0);
-	take_snap(&b);
-	KT_EQ(moved(&a, &b, FORKS), 1);
-	KT_GE(moved(&a, &b, FALLBACK), REGION_SIZE >> 21);
-	KT_EQ(moved(&a, &b, SHARED), 0);
-	KT_EQ(moved(&a, &b, COPIED), 0);
-	KT_EQ(moved(&a, &b, REUSED), 0);
+	prev = BASELINE(KT_ODFORK);
+	touched_tables(NTABLES);
+	ADDS(KT_ODFORK, &prev, NTABLES, 0);
+	/* The same tables again: pending reuse in the parent, shared. */
+	ADDS(KT_ODFORK, &prev, 0, 0);
+	KT_EQ(kt_set_mode(ODFORK_MODE_NEXT), 0);
+	ADDS(KT_FORK, &prev, 0, 0);
+	KT_EQ(kt_set_mode(ODFORK_MODE_PROCESS), 0);
+	ADDS(KT_FORK, &prev, 0, 0);
+	KT_EQ(kt_set_mode(ODFORK_MODE_OFF), 0);
+	kt_sysctl_set(2);
+	ADDS(KT_FORK, &prev, 0, 0);
+	return 0;
+}
+
+/* Map len bytes over a reservation starting off bytes after a table
+ * boundary; touch them all. */
+static unsigned char *touched_at(size_t len, size_t off, int prot_flags)
+{
+	unsigned char *a = kt_reserve(len, off);
+
+	KT_ASSERT(mmap(a, len, PROT_READ | PROT_WRITE,
+		       prot_flags | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == a);
+	KT_EQ(madvise(a, len, MADV_NOHUGEPAGE), 0);
+	memset(a, 'I', len);
+	return a;
+}
+
+static unsigned char *touched_private_file(size_t len)
+{
+	char path[] = "/tmp/kt-counters-XXXXXX";
+	unsigned char *a = kt_reserve(len, 0);
+	int fd = mkstemp(path);
+
+	KT_ASSERT(fd >= 0);
+	KT_EQ(unlink(path), 0);
+	KT_EQ(ftruncate(fd, (off_t)len), 0);
+	KT_ASSERT(mmap(a, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED, fd, 0) == a);
+	close(fd);
+	memset(a, 'F', len);	/* anonymous COW copies: an anon_vma */
+	return a;
+}
+
+static void uffd_register(void *p, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	KT_ASSERT(fd >= 0);
+	KT_EQ(ioctl(fd, UFFDIO_API, &api), 0);
+	KT_EQ(ioctl(fd, UFFDIO_REGISTER, &reg), 0);
+	/* fd stays open: the registration must exist at the next fork. */
+}
+
+/*
+ * Ineligible tables are copied classically and counted in fallback;
+ * VMAs that fork does not copy at all add to neither counter.  One fork
+ * per kind, each compared with the fork before it.
+ */
+KT_TEST(test_counters_fallback_ineligible)
+{
+	const size_t two = 2 * KT_TABLE_SIZE;
+	struct fork_count prev;
+	unsigned char *p;
+
+	kt_sysctl_set(1);
+	prev = BASELINE(KT_ODFORK);
+	/* Two partial tables: [1M, 3M). */
+	touched_at(KT_TABLE_SIZE, MiB, MAP_PRIVATE);
+	ADDS(KT_ODFORK, &prev, 0, 2);
+	/* [1M, 6M): one partial table, then two whole ones. */
+	touched_at(5 * MiB, MiB, MAP_PRIVATE);
+	ADDS(KT_ODFORK, &prev, 2, 1);
+	/* mlocked */
+	p = touched_tables(2);
+	KT_EQ(mlock(p, two), 0);
+	ADDS(KT_ODFORK, &prev, 0, 2);
+	/* MADV_MERGEABLE (ksmd is not running: nothing merges) */
+	p = touched_tables(2);
+	KT_EQ(madvise(p, two, MADV_MERGEABLE), 0);
+	ADDS(KT_ODFORK, &prev, 0, 2);
+	/* registered with userfaultfd */
+	p = touched_tables(2);
+	uffd_register(p, two);
+	ADDS(KT_ODFORK, &prev, 0, 2);
+	/* a written private file mapping (not anonymous) */
+	touched_private_file(two);
+	ADDS(KT_ODFORK, &prev, 0, 2);
+	/* Not copied at fork at all: MAP_SHARED, DONTFORK, WIPEONFORK. */
+	touched_at(two, 0, MAP_SHARED);
+	ADDS(KT_ODFORK, &prev, 0, 0);
+	p = touched_tables(2);
+	KT_EQ(madvise(p, two, MADV_DONTFORK), 0);
+	ADDS(KT_ODFORK, &prev, 0, 0);
+	p = touched_tables(2);
+	KT_EQ(madvise(p, two, MADV_WIPEONFORK), 0);
+	ADDS(KT_ODFORK, &prev, 0, 0);
+	return 0;
+}
+
+/* Pin buf (one page) with io_uring fixed buffers: MMF_HAS_PINNED. */
+static void pin_a_page(void *buf)
+{
+	struct io_uring_params params;
+	struct iovec iov;
+	int fd;
+
+	memset(&params, 0, sizeof(params));
+	fd = (int)syscall(__NR_io_uring_setup, 4, &params);
+	KT_ASSERT(fd >= 0);
+	iov.iov_base = buf;
+	iov.iov_len = 4096;
+	KT_EQ(syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS,
+		      &iov, 1), 0);
+}
+
+/* An mm that ever pinned pages shares nothing: its tables, eligible
+ * before, are all copied classically. */
+KT_TEST(test_counters_pinned_mm_shares_nothing)
+{
+	struct fork_count prev;
+	struct kt_snap a, b;
+	void *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	KT_ASSERT(buf != MAP_FAILED);
+	memset(buf, 0, 4096);
+	kt_sysctl_set(1);
+	prev = BASELINE(KT_ODFORK);
+	touched_tables(NTABLES);
+	ADDS(KT_ODFORK, &prev, NTABLES, 0);
+	pin_a_page(buf);
+	fork_exit(KT_ODFORK, &a, &b);
+	KT_EXPECT(&a, &b, .forks = 1,
+		  .fallback = prev.fallback + prev.shared);
 	return 0;
 }
 
@@ -124,15 +308,16 @@ KT_TEST(test_foundation_copies_classically)
 KT_TEST(test_counters_plain_fork_moves_none)
 {
 	unsigned char *p;
-	struct snap a, b;
+	struct kt_snap a, b;
 
 	kt_sysctl_set(1);
+	touched_tables(NTABLES);
 	p = touched_region();
-	take_snap(&a);
+	kt_snap(&a);
 	KT_EQ(fork_and_touch(KT_FORK, p), 0);
 	memset(p, 'Q', REGION_SIZE);
-	take_snap(&b);
-	check_none_moved(&a, &b);
+	kt_snap(&b);
+	KT_EXPECT(&a, &b, .forks = 0);	/* nothing moved */
 	return 0;
 }
 
@@ -140,19 +325,20 @@ KT_TEST(test_counters_plain_fork_moves_none)
 KT_TEST(test_counters_sysctl_0_moves_none)
 {
 	unsigned char *p;
-	struct snap a, b;
+	struct kt_snap a, b;
 
 	kt_sysctl_set(0);
+	touched_tables(NTABLES);
 	p = touched_region();
-	take_snap(&a);
+	kt_snap(&a);
 	KT_EQ(fork_and_touch(KT_ODFORK, p), 0);
 	KT_EQ(kt_set_mode(ODFORK_MODE_NEXT), 0);
 	KT_EQ(fork_and_touch(KT_FORK, p), 0);
 	KT_EQ(kt_set_mode(ODFORK_MODE_PROCESS | ODFORK_MODE_INHERIT), 0);
 	KT_EQ(fork_and_touch(KT_FORK, p), 0);
 	memset(p, 'Q', REGION_SIZE);
-	take_snap(&b);
-	check_none_moved(&a, &b);
+	kt_snap(&b);
+	KT_EXPECT(&a, &b, .forks = 0);	/* nothing moved */
 	return 0;
 }
 
@@ -160,7 +346,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_exist),
-		cmocka_unit_test(test_foundation_copies_classically),
+		cmocka_unit_test(test_counters_share_eligible),
+		cmocka_unit_test(test_counters_fallback_ineligible),
+		cmocka_unit_test(test_counters_pinned_mm_shares_nothing),
 		cmocka_unit_test(test_counters_plain_fork_moves_none),
 		cmocka_unit_test(test_counters_sysctl_0_moves_none),
 	};

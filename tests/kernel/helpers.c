@@ -10,9 +10,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -124,6 +126,168 @@ long long kt_forks(void)
 	if (v < 0)
 		kt_fail(__FILE__, __LINE__, "no %s in /proc/vmstat", KT_FORKS);
 	return v;
+}
+
+const char *const kt_counter_names[KT_NCOUNTERS] = {
+	[KT_C_FORKS] = KT_FORKS,
+	[KT_C_SHARED] = KT_SHARED,
+	[KT_C_COPIED] = KT_COPIED,
+	[KT_C_REUSED] = KT_REUSED,
+	[KT_C_DROPPED] = KT_DROPPED,
+	[KT_C_FALLBACK] = KT_FALLBACK,
+};
+
+static void kt_snap_set(struct kt_snap *s, const char *key, long long val)
+{
+	int i;
+
+	for (i = 0; i < KT_NCOUNTERS; i++)
+		if (strcmp(key, kt_counter_names[i]) == 0)
+			s->v[i] = val;
+}
+
+void kt_snap(struct kt_snap *s)
+{
+	char key[128];
+	long long val;
+	int i;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		kt_fail(__FILE__, __LINE__, "open /proc/vmstat");
+	for (i = 0; i < KT_NCOUNTERS; i++)
+		s->v[i] = -1;
+	while (fscanf(f, "%127s %lld", key, &val) == 2)
+		kt_snap_set(s, key, val);
+	fclose(f);
+}
+
+long long kt_moved(const struct kt_snap *a, const struct kt_snap *b,
+		   enum kt_counter c)
+{
+	return b->v[c] - a->v[c];
+}
+
+/* Print why counter c is off; 0 when it is as wanted. */
+static int kt_counter_off(const struct kt_snap *a, const struct kt_snap *b,
+			  enum kt_counter c, long long want)
+{
+	const char *name = kt_counter_names[c];
+
+	if (want == KT_ANY)
+		return 0;
+	if (a->v[c] < 0 || b->v[c] < 0) {
+		if (want == 0)
+			return 0;
+		fprintf(stderr, "  %s: not in /proc/vmstat, want +%lld\n",
+			name, want);
+		return 1;
+	}
+	if (kt_moved(a, b, c) == want)
+		return 0;
+	fprintf(stderr, "  %s moved by %lld, want %lld\n",
+		name, kt_moved(a, b, c), want);
+	return 1;
+}
+
+void kt_expect(const char *file, int line, const struct kt_snap *a,
+	       const struct kt_snap *b, struct kt_delta want)
+{
+	const long long w[KT_NCOUNTERS] = {
+		[KT_C_FORKS] = want.forks,
+		[KT_C_SHARED] = want.shared,
+		[KT_C_COPIED] = want.copied,
+		[KT_C_REUSED] = want.reused,
+		[KT_C_DROPPED] = want.dropped,
+		[KT_C_FALLBACK] = want.fallback,
+	};
+	int i, off = 0;
+
+	for (i = 0; i < KT_NCOUNTERS; i++)
+		off += kt_counter_off(a, b, i, w[i]);
+	if (off)
+		kt_fail(file, line, "odfork counters did not move as expected");
+}
+
+void kt_step(const char *file, int line, struct kt_snap *s,
+	     struct kt_delta want)
+{
+	struct kt_snap now;
+
+	kt_snap(&now);
+	kt_expect(file, line, s, &now, want);
+	*s = now;
+}
+
+void kt_sharing(const char *file, int line, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return;
+	fprintf(stderr, "FAIL [pid %d] %s:%d: sharing: ", (int)getpid(),
+		file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+void *kt_reserve(size_t len, size_t off)
+{
+	size_t span = len + off + KT_TABLE_SIZE;
+	unsigned char *p = mmap(NULL, span, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
+	unsigned char *a;
+
+	if (p == MAP_FAILED)
+		kt_fail(__FILE__, __LINE__, "mmap %zu bytes", span);
+	a = (unsigned char *)(((uintptr_t)p + KT_TABLE_SIZE - 1) &
+			      ~(KT_TABLE_SIZE - 1)) + off;
+	if (a > p && munmap(p, (size_t)(a - p)) != 0)
+		kt_fail(__FILE__, __LINE__, "munmap head");
+	if (a + len < p + span &&
+	    munmap(a + len, (size_t)(p + span - (a + len))) != 0)
+		kt_fail(__FILE__, __LINE__, "munmap tail");
+	return a;
+}
+
+void *kt_map_tables(size_t n)
+{
+	size_t len = n * KT_TABLE_SIZE;
+	void *a = kt_reserve(len, 0);
+
+	if (mmap(a, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != a)
+		kt_fail(__FILE__, __LINE__, "mmap %zu tables", n);
+	if (madvise(a, len, MADV_NOHUGEPAGE) != 0)
+		kt_fail(__FILE__, __LINE__, "MADV_NOHUGEPAGE");
+	return a;
+}
+
+long kt_status_kb(pid_t pid, const char *key)
+{
+	char path[64];
+	char buf[8192];
+	const char *line;
+	size_t klen = strlen(key);
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	n = kt_read_file(path, buf, sizeof(buf));
+	if (n < 0) {
+		errno = -n;
+		kt_fail(__FILE__, __LINE__, "read %s", path);
+	}
+	for (line = buf; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+			return strtol(line + klen + 1, NULL, 10);
+	}
+	kt_fail(__FILE__, __LINE__, "no %s in %s", key, path);
 }
 
 int kt_read_file(const char *path, char *buf, size_t size)

@@ -14,6 +14,7 @@
 #define KT_HELPERS_H
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -41,6 +42,12 @@
 #define KT_COPIED		"odfork_tables_copied"
 #define KT_REUSED		"odfork_tables_reused"
 #define KT_FALLBACK		"odfork_tables_fallback"
+#define KT_DROPPED		"odfork_tables_dropped"
+
+/* One PTE table maps KT_TABLE_SIZE bytes: KT_TABLE_PAGES pages. */
+#define KT_PAGE_SIZE		4096UL
+#define KT_TABLE_SIZE		(2UL << 20)
+#define KT_TABLE_PAGES		512
 
 enum kt_fork_kind {
 	KT_FORK,	/* glibc fork() */
@@ -127,6 +134,75 @@ pid_t kt_odfork(unsigned long flags);	/* raw syscall, -1 + errno */
 long long kt_vmstat(const char *name);
 /* odfork_forks; fails the body when it is missing. */
 long long kt_forks(void);
+
+/*
+ * All odfork_* counters at once.  A counter that is not in /proc/vmstat
+ * reads -1.  kt_expect() compares how much each one moved between two
+ * snapshots with what the test wants (KT_ANY: not checked) and fails the
+ * body with one line per counter that is off: these are the assertions
+ * that sharing (and copying, reuse, dropping) really happened.
+ */
+enum kt_counter {
+	KT_C_FORKS,
+	KT_C_SHARED,
+	KT_C_COPIED,
+	KT_C_REUSED,
+	KT_C_DROPPED,
+	KT_C_FALLBACK,
+	KT_NCOUNTERS
+};
+
+#define KT_ANY			LLONG_MIN
+
+struct kt_snap {
+	long long v[KT_NCOUNTERS];
+};
+
+struct kt_delta {
+	long long forks, shared, copied, reused, dropped, fallback;
+};
+
+extern const char *const kt_counter_names[KT_NCOUNTERS];
+
+void kt_snap(struct kt_snap *s);
+long long kt_moved(const struct kt_snap *a, const struct kt_snap *b,
+		   enum kt_counter c);
+void kt_expect(const char *file, int line, const struct kt_snap *a,
+	       const struct kt_snap *b, struct kt_delta want);
+/* Take a snapshot, check the movement since *s, and make it the new *s. */
+void kt_step(const char *file, int line, struct kt_snap *s,
+	     struct kt_delta want);
+
+/* Unlisted counters must not move: KT_STEP(&s, .shared = 4). */
+#define KT_EXPECT(a, b, ...)						\
+	kt_expect(__FILE__, __LINE__, (a), (b),				\
+		  (struct kt_delta){ __VA_ARGS__ })
+#define KT_STEP(s, ...)							\
+	kt_step(__FILE__, __LINE__, (s), (struct kt_delta){ __VA_ARGS__ })
+/* No counter moved since *s. */
+#define KT_STILL(s)		KT_STEP((s), .forks = 0)
+
+/* Like KT_ASSERT, for a consequence of sharing other than a counter
+ * (e.g. RSS): when cond is false, print "sharing: <message>" and fail
+ * the body. */
+void kt_sharing(const char *file, int line, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define KT_SHARING(cond, ...)						\
+	kt_sharing(__FILE__, __LINE__, !!(cond), __VA_ARGS__)
+
+/*
+ * Memory.  kt_map_tables(): n * KT_TABLE_SIZE bytes of private anonymous
+ * read-write memory starting at a KT_TABLE_SIZE boundary, MADV_NOHUGEPAGE,
+ * nothing touched.  kt_reserve(): len bytes of PROT_NONE address space
+ * starting off bytes after a KT_TABLE_SIZE boundary, to map MAP_FIXED
+ * over.  Both fail the body on error.
+ */
+void *kt_map_tables(size_t n);
+void *kt_reserve(size_t len, size_t off);
+
+/* A "Key:   <n> kB" line of /proc/<pid>/status, in kB; fails the body
+ * when it is missing. */
+long kt_status_kb(pid_t pid, const char *key);
 
 /* vm.odfork: value or -errno; write text: 0 or -errno. */
 int kt_sysctl_get(void);
