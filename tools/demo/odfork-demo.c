@@ -24,7 +24,8 @@
 
 static const char *const counters[] = {
 	"odfork_forks", "odfork_tables_shared", "odfork_tables_copied",
-	"odfork_tables_reused", "odfork_tables_fallback",
+	"odfork_tables_reused", "odfork_tables_dropped",
+	"odfork_tables_fallback",
 };
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 
