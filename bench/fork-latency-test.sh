@@ -1,0 +1,144 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# Tests of fork-latency on the host, any kernel: a tiny size, the CSV's
+# columns, fork numbers, and odfork measured where the kernel has odfork(2)
+# and reported unavailable (not measured as fork) where it does not.
+#
+# Usage: fork-latency-test.sh FORK_LATENCY CASE
+#
+# Exit status: 0 pass, 1 fail (meson's convention).
+
+PROG=$1
+CASE=$2
+HEADER=mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork
+
+if [ ! -x "$PROG" ] || [ -z "$CASE" ]; then
+	echo "usage: $0 FORK_LATENCY CASE" >&2
+	exit 1
+fi
+
+T=$(mktemp -d) || exit 1
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+	echo "FAIL ($CASE): $*" >&2
+	echo "--- command: $CMD" >&2
+	echo "--- stdout:" >&2
+	cat "$T/out" >&2
+	echo "--- stderr:" >&2
+	cat "$T/err" >&2
+	exit 1
+}
+
+# run CMD...: run it, keeping stdout, stderr and the exit status ($rc).
+run() {
+	CMD="$*"
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+expect_rc() {
+	[ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"
+}
+
+expect_err() {
+	grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"
+}
+
+# The header (stderr, or stdout with --table) has HEADER-PATTERN.
+expect_header() {
+	cat "$T/out" "$T/err" | grep -q -e "^fork-latency: $1" ||
+		fail "no header line '$1'"
+}
+
+# The kernel's odfork(2) as the program sees it, from its header.
+has_odfork() {
+	cat "$T/out" "$T/err" | grep -q '^fork-latency: .*odfork: available$'
+}
+
+# The series adds vm.odfork with the syscall: the probe must agree.
+check_probe() {
+	if [ -e /proc/sys/vm/odfork ]; then
+		has_odfork || fail "odfork(2) unavailable with vm.odfork there"
+	else
+		has_odfork && fail "odfork(2) available without vm.odfork"
+		expect_header 'odfork unavailable: syscall'
+	fi
+}
+
+# check_row FILE MODE SIZE: the row is there, with 7 columns; fork rows
+# and available odfork rows carry 5 runs with min <= median <= max.
+check_row() {
+	row=$(grep "^$2,$3," "$1") || fail "no $2 row for $3 bytes"
+	[ "$(echo "$row" | wc -l)" -eq 1 ] || fail "several $2 rows for $3"
+	echo "$row" | awk -F, 'NF != 7 { exit 1 }' ||
+		fail "row '$row' does not have 7 columns"
+	if [ "$2" = odfork ] && ! has_odfork; then
+		[ "$row" = "odfork,$3,0,,,,unavailable" ] ||
+			fail "odfork measured without odfork(2): '$row'"
+		return
+	fi
+	echo "$row" | awk -F, '
+		$3 != 5 { exit 1 }
+		$4 !~ /^[0-9]+\.[0-9]$/ || $5 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
+		$6 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
+		$4 + 0 > $5 + 0 || $5 + 0 > $6 + 0 { exit 1 }
+		$7 !~ /^([0-9]+\.[0-9]|NA|no sharing)$/ { exit 1 }' ||
+		fail "bad numbers in '$row'"
+}
+
+check_csv() {
+	[ "$(head -n 1 "$1")" = "$HEADER" ] || fail "CSV header is not $HEADER"
+	[ "$(wc -l <"$1")" -eq 5 ] || fail "CSV does not have 5 lines"
+	for size in 65536 1048576; do
+		check_row "$1" fork $size
+		check_row "$1" odfork $size
+	done
+	expect_header 'kernel .*, vm.odfork .*, 5 runs per mode, odfork: '
+	check_probe
+}
+
+case $CASE in
+csv)
+	run "$PROG" --sizes 1M --runs 5
+	expect_rc 0
+	check_csv "$T/out"
+	expect_err 'populating 1M'
+	;;
+table)
+	run "$PROG" --sizes 1M --runs 5 --csv "$T/csv" --table
+	expect_rc 0
+	check_csv "$T/csv"
+	grep -q '^size .*median us' "$T/out" || fail "no table on stdout"
+	grep -q '^64K (empty) *fork *5 ' "$T/out" || fail "no baseline row"
+	grep -q -e '^mode,' -e '^fork,' -e '^odfork,' "$T/out" &&
+		fail "CSV on stdout with --table"
+	;;
+require)
+	run "$PROG" --sizes 1M --runs 5 --require-odfork
+	check_probe
+	if has_odfork; then
+		expect_rc 0
+	else
+		expect_rc 3
+		[ ! -s "$T/out" ] || fail "output despite missing odfork(2)"
+	fi
+	;;
+bad-args)
+	for args in "--runs 4" "--runs 1001" "--runs x" "--sizes 0" \
+		    "--sizes 1X" "--sizes ,," "--sizes 99999999T" \
+		    "--bogus" "extra"; do
+		# shellcheck disable=SC2086
+		run "$PROG" $args
+		expect_rc 2
+		[ ! -s "$T/out" ] || fail "stdout not empty"
+		expect_err 'Usage:'
+	done
+	;;
+*)
+	echo "unknown case $CASE" >&2
+	exit 1
+	;;
+esac
+exit 0
