@@ -13,6 +13,7 @@
 #     --timeout SEC   whole run, boot included (default: 1800)
 #     --mem SIZE      guest memory (default: 3G)
 #     --smp N         guest CPUs (default: 2)
+#     --numa N        split memory and CPUs into N NUMA nodes (default: 1)
 #     --append ARGS   extra kernel command line
 #
 # COMMAND runs with "sh -e" in the repository root inside the guest, as root.
@@ -29,10 +30,11 @@ out=
 timeout=1800
 mem=3G
 smp=2
+numa=1
 append=
 
 usage() {
-	sed -n '8,16p' "$0" >&2
+	sed -n '8,17p' "$0" >&2
 	exit 2
 }
 
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--numa) numa=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--) shift; break ;;
 	*) usage ;;
@@ -53,6 +56,32 @@ done
 [ -r "$kernel" ] || { echo "vm-run.sh: no kernel at $kernel" >&2; exit 2; }
 log=${log:-$vmdir/serial.log}
 out=${out:-$vmdir/out}
+
+# --numa N: N memory backends of equal size, CPUs split in contiguous runs
+# (a node gets none when there are fewer CPUs than nodes).
+numa_args=()
+if [ "$numa" -gt 1 ]; then
+	case $mem in
+	*G) mem_mib=$(( ${mem%G} * 1024 )) ;;
+	*M) mem_mib=${mem%M} ;;
+	*) echo "vm-run.sh: --numa needs --mem in M or G" >&2; exit 2 ;;
+	esac
+	node_mib=$(( mem_mib / numa ))
+	mem=$(( node_mib * numa ))M
+	for ((n = 0; n < numa; n++)); do
+		first=$(( n * smp / numa ))
+		last=$(( (n + 1) * smp / numa - 1 ))
+		node="node,nodeid=$n,memdev=m$n"
+		[ "$last" -ge "$first" ] && node+=",cpus=$first-$last"
+		numa_args+=(-object "memory-backend-ram,id=m$n,size=${node_mib}M"
+			    -numa "$node")
+	done
+	# One socket per node: CPUs of one last-level cache on two nodes
+	# make the guest warn at boot (topology_sane).
+	if [ $(( smp % numa )) -eq 0 ]; then
+		smp="$smp,sockets=$numa"
+	fi
+fi
 
 mkdir -p "$(dirname "$log")" "$out"
 rm -f "$out/cmd" "$out/rc" "$out/dmesg" "$out/tainted"
@@ -65,7 +94,7 @@ cmdline+=" init_on_free=1 $append"
 
 rc=0
 timeout -k 15 "$timeout" qemu-system-x86_64 \
-	-accel tcg -cpu max -m "$mem" -smp "$smp" \
+	-accel tcg -cpu max -m "$mem" -smp "$smp" "${numa_args[@]}" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -append "$cmdline" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
