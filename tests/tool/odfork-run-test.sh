@@ -310,7 +310,7 @@ kernel_run() {
 }
 
 kernel_pid() {
-	sleep 30 &
+	sleep 600 &
 	SLEEPER=$!
 	for step in "off:off (0)" "next:next (1)" "0:off (0)" \
 		    "process:process (2)" "inherit:process+inherit (6)" \
