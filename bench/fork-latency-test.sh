@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
 # Tests of fork-latency on the host, any kernel: a tiny size, the CSV's
-# columns, fork numbers, and odfork measured where the kernel has odfork(2)
-# and reported unavailable (not measured as fork) where it does not.
+# columns, fork numbers, odfork measured where the kernel has odfork(2) and
+# reported unavailable (not measured as fork) where it does not, and the
+# fork-thp row measured on THP memory where the kernel has THP.
 #
 # Usage: fork-latency-test.sh FORK_LATENCY CASE
 #
@@ -11,7 +12,7 @@
 
 PROG=$1
 CASE=$2
-HEADER=mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork
+HEADER=mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork,huge_pct
 
 if [ ! -x "$PROG" ] || [ -z "$CASE" ]; then
 	echo "usage: $0 FORK_LATENCY CASE" >&2
@@ -67,16 +68,24 @@ check_probe() {
 	fi
 }
 
-# check_row FILE MODE SIZE: the row is there, with 7 columns; fork rows
-# and available odfork rows carry 5 runs with min <= median <= max.
+# THP as the kernel offers it.
+has_thp() {
+	[ -r /sys/kernel/mm/transparent_hugepage/enabled ] &&
+		! grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled
+}
+
+# check_row FILE MODE SIZE: the row is there, with 8 columns; fork rows
+# and available odfork and fork-thp rows carry 5 runs with
+# min <= median <= max.
 check_row() {
 	row=$(grep "^$2,$3," "$1") || fail "no $2 row for $3 bytes"
 	[ "$(echo "$row" | wc -l)" -eq 1 ] || fail "several $2 rows for $3"
-	echo "$row" | awk -F, 'NF != 7 { exit 1 }' ||
-		fail "row '$row' does not have 7 columns"
-	if [ "$2" = odfork ] && ! has_odfork; then
-		[ "$row" = "odfork,$3,0,,,,unavailable" ] ||
-			fail "odfork measured without odfork(2): '$row'"
+	echo "$row" | awk -F, 'NF != 8 { exit 1 }' ||
+		fail "row '$row' does not have 8 columns"
+	if { [ "$2" = odfork ] && ! has_odfork; } ||
+	   { [ "$2" = fork-thp ] && ! has_thp; }; then
+		[ "$row" = "$2,$3,0,,,,unavailable," ] ||
+			fail "$2 measured without support: '$row'"
 		return
 	fi
 	echo "$row" | awk -F, '
@@ -84,30 +93,45 @@ check_row() {
 		$4 !~ /^[0-9]+\.[0-9]$/ || $5 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
 		$6 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
 		$4 + 0 > $5 + 0 || $5 + 0 > $6 + 0 { exit 1 }
-		$7 !~ /^([0-9]+\.[0-9]|NA|no sharing)$/ { exit 1 }' ||
+		$7 !~ /^([0-9]+\.[0-9]|NA|no sharing)$/ { exit 1 }
+		$8 !~ /^[0-9]+\.[0-9]$/ { exit 1 }' ||
 		fail "bad numbers in '$row'"
+}
+
+# 4 KiB rows have no huge pages; the THP row has some where THP is on
+# (4M is two aligned 2 MiB ranges; a fault falls back to 4 KiB pages when
+# no huge page is free, so at least one of them).
+check_huge() {
+	awk -F, '$1 ~ /^(od)?fork$/ && $3 > 0 && $8 != "0.0" { exit 1 }' "$1" ||
+		fail "huge pages in a 4 KiB row"
+	has_thp || return 0
+	awk -F, '$1 == "fork-thp" && $8 + 0 < 50 { exit 1 }' "$1" ||
+		fail "fork-thp row without huge pages"
 }
 
 check_csv() {
 	[ "$(head -n 1 "$1")" = "$HEADER" ] || fail "CSV header is not $HEADER"
-	[ "$(wc -l <"$1")" -eq 5 ] || fail "CSV does not have 5 lines"
-	for size in 65536 1048576; do
-		check_row "$1" fork $size
-		check_row "$1" odfork $size
+	[ "$(wc -l <"$1")" -eq 6 ] || fail "CSV does not have 6 lines"
+	check_row "$1" fork 65536
+	check_row "$1" odfork 65536
+	grep -q '^fork-thp,65536,' "$1" && fail "a THP row for the baseline"
+	for mode in fork odfork fork-thp; do
+		check_row "$1" $mode 4194304
 	done
+	check_huge "$1"
 	expect_header 'kernel .*, vm.odfork .*, 5 runs per mode, odfork: '
 	check_probe
 }
 
 case $CASE in
 csv)
-	run "$PROG" --sizes 1M --runs 5
+	run "$PROG" --sizes 4M --runs 5
 	expect_rc 0
 	check_csv "$T/out"
-	expect_err 'populating 1M'
+	expect_err 'populating 4M'
 	;;
 table)
-	run "$PROG" --sizes 1M --runs 5 --csv "$T/csv" --table
+	run "$PROG" --sizes 4M --runs 5 --csv "$T/csv" --table
 	expect_rc 0
 	check_csv "$T/csv"
 	grep -q '^size .*median us' "$T/out" || fail "no table on stdout"
@@ -116,7 +140,7 @@ table)
 		fail "CSV on stdout with --table"
 	;;
 require)
-	run "$PROG" --sizes 1M --runs 5 --require-odfork
+	run "$PROG" --sizes 4M --runs 5 --require-odfork
 	check_probe
 	if has_odfork; then
 		expect_rc 0

@@ -9,58 +9,62 @@
  * For a 64 KiB baseline ("empty") and then each size in LIST (default
  * 64M,256M,1G,2G), maps that much private anonymous memory with 4 KiB pages
  * (MADV_NOHUGEPAGE), writes every page, and times N forks (default 7, at
- * least 5) of each mode: "fork" and "odfork".  The time is from just before
- * the call to its return in the parent; the child exits at once and the
- * parent reaps it.  The memory is not touched between forks.
+ * least 5) of each mode, one mode after the other: "fork" and "odfork"
+ * (alternating them would let the deferred frees of a fork child's tables,
+ * after an RCU grace period, land in the next odfork's time).  Then, as a
+ * reference, the same size again as transparent huge pages (MADV_HUGEPAGE)
+ * and "fork-thp": fork() of THP memory copies one PMD entry per 2 MiB.  The
+ * time is from just before the call to its return in the parent; the child
+ * exits at once and the parent reaps it.  The memory is not touched between
+ * forks.
  *
  * Both modes enter the kernel through syscall(2), so that they differ in
  * the kernel only: fork is syscall(SYS_fork), odfork syscall(__NR_odfork, 0).
- * A kernel without odfork(2) makes that mode "unavailable", never fork.
+ * A kernel without odfork(2) makes that mode "unavailable", never fork; so
+ * does a kernel without THP for fork-thp.
  *
  * Output: CSV on stdout (or in FILE), one row per size and mode,
- *   mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork
- * and a table for people on stderr (on stdout with --table).  The last
- * column is how much /proc/vmstat odfork_tables_shared moved per fork: a
- * number, "no sharing" for an odfork row where it did not move, "NA" when
- * the kernel has no such counter, "unavailable" when odfork(2) is missing.
+ *   mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork,
+ *   huge_pct
+ * (one line) and a table for people on stderr (on stdout with --table).
+ * tables_shared_per_fork is how much /proc/vmstat odfork_tables_shared moved
+ * per fork: a number, "no sharing" for an odfork row where it did not move,
+ * "NA" when the kernel has no such counter, "unavailable" when the mode
+ * cannot run here.  huge_pct is the share of the memory that
+ * /proc/self/smaps counts as AnonHugePages.
  *
  * Exit status: 0, 1 on an error, 2 on a bad command line, 3 with
  * --require-odfork when odfork(2) is unavailable.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "syscall.h"	/* __NR_odfork, from lib/ */
+#include "bench.h"
 
-#define PROG		"fork-latency"
 #define DEFAULT_SIZES	"64M,256M,1G,2G"
 #define DEFAULT_RUNS	7
 #define MIN_RUNS	5
 #define MAX_RUNS	1000
 #define MAX_SIZES	32
 #define EMPTY_SIZE	((size_t)64 << 10)
-#define EXIT_USAGE	2
-#define EXIT_NO_ODFORK	3
-#define CSV_HEADER	"mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork\n"
+#define CSV_HEADER	"mode,size_bytes,runs,min_us,median_us,max_us," \
+			"tables_shared_per_fork,huge_pct\n"
 
-enum mode {
-	MODE_FORK,
-	MODE_ODFORK,
-	NR_MODES,
+enum row_mode {
+	ROW_FORK = BENCH_FORK,
+	ROW_ODFORK = BENCH_ODFORK,
+	ROW_FORK_THP,
+	NR_ROW_MODES,
 };
 
-static const char *const mode_name[NR_MODES] = { "fork", "odfork" };
+static const char *const row_name[NR_ROW_MODES] = {
+	"fork", "odfork", "fork-thp"
+};
 
 struct opts {
 	size_t sizes[MAX_SIZES];
@@ -73,227 +77,90 @@ struct opts {
 
 /* One row of output: a mode at a size. */
 struct result {
-	enum mode mode;
+	enum row_mode mode;
 	size_t size;
-	int runs;		/* 0: not measured */
-	double min, median, max;
+	struct bench_stats t;	/* t.n == 0: not measured */
 	long long shared;	/* odfork_tables_shared moved; -1: no counter */
+	double huge_pct;	/* -1: unknown */
+	const char *missing;	/* why not measured */
 };
-
-/* Why odfork(2) cannot be measured; empty when it can. */
-static char odfork_missing[128];
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-/* --- the two ways to fork ------------------------------------------------ */
-
-static long do_fork(enum mode mode)
-{
-	if (mode == MODE_FORK)
-		return syscall(SYS_fork);
-#ifdef __NR_odfork
-	return syscall(__NR_odfork, 0UL);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-/*
- * odfork(2) rejects unknown flags with EINVAL without forking; ENOSYS (or
- * anything else) means this kernel does not have it.  Should some other
- * syscall 500 fork, the child leaves at once and the parent reaps it.
- */
-static void probe_odfork(void)
-{
-#ifdef __NR_odfork
-	long ret = syscall(__NR_odfork, (unsigned long)~0u);
-	int err = errno;
-
-	if (ret == 0)
-		_exit(0);
-	if (ret > 0) {
-		waitpid(ret, NULL, 0);
-		snprintf(odfork_missing, sizeof(odfork_missing),
-			 "syscall %d is not odfork(2)", __NR_odfork);
-	} else if (err != EINVAL) {
-		snprintf(odfork_missing, sizeof(odfork_missing),
-			 "syscall %d: %s%s", __NR_odfork,
-			 err == ENOSYS ? "ENOSYS, " : "", strerror(err));
-	}
-#else
-	snprintf(odfork_missing, sizeof(odfork_missing),
-		 "odfork(2) is not wired up on this architecture");
-#endif
-}
 
 /* --- measuring ----------------------------------------------------------- */
 
-/* odfork_tables_shared from /proc/vmstat, or -1 without it. */
-static long long tables_shared(void)
-{
-	long long val, ret = -1;
-	char name[64];
-	FILE *f;
-
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", name, &val) == 2)
-		if (!strcmp(name, "odfork_tables_shared"))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
-static double elapsed_us(const struct timespec *a, const struct timespec *b)
-{
-	return (b->tv_sec - a->tv_sec) * 1e6 + (b->tv_nsec - a->tv_nsec) / 1e3;
-}
-
-static void reap(long pid, enum mode mode)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		die("%s child %ld did not exit with 0 (status %#x)",
-		    mode_name[mode], pid, status);
-}
-
 /* One fork, timed in the parent; the child exits at once. */
-static double time_fork(enum mode mode)
+static double time_fork(enum bench_mode mode)
 {
 	struct timespec start, end;
 	long pid;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	pid = do_fork(mode);
+	pid = bench_fork(mode);
 	if (pid == 0)
 		_exit(0);
 	err = errno;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (pid < 0)
-		die("%s: %s", mode_name[mode], strerror(err));
-	reap(pid, mode);
-	return elapsed_us(&start, &end);
+		bench_die("%s: %s", bench_mode_name[mode], strerror(err));
+	bench_reap(pid);
+	return bench_us(&start, &end);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void measure(struct result *r, int runs)
+/* N forks of each mode in R, one mode after the other. */
+static void measure(struct result *r, int nr, int runs)
 {
 	double t[MAX_RUNS];
+	enum bench_mode mode;
 	long long before;
-	int i;
+	int i, m;
 
-	before = tables_shared();
-	for (i = 0; i < runs; i++)
-		t[i] = time_fork(r->mode);
-	r->shared = before < 0 ? -1 : tables_shared() - before;
-	qsort(t, runs, sizeof(t[0]), cmp_double);
-	r->runs = runs;
-	r->min = t[0];
-	r->max = t[runs - 1];
-	r->median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
-}
-
-/* --- memory -------------------------------------------------------------- */
-
-static const char *fmt_size(size_t size, char *buf, size_t len)
-{
-	static const char unit[] = "KMGT";
-	int u = -1;
-
-	while (u < 3 && size && !(size & 1023)) {
-		size >>= 10;
-		u++;
+	for (m = 0; m < nr; m++) {
+		if (r[m].missing)
+			continue;
+		mode = r[m].mode == ROW_ODFORK ? BENCH_ODFORK : BENCH_FORK;
+		before = bench_vmstat("odfork_tables_shared");
+		for (i = 0; i < runs; i++)
+			t[i] = time_fork(mode);
+		r[m].shared = before < 0 ? -1 :
+			bench_vmstat("odfork_tables_shared") - before;
+		bench_stats(t, runs, &r[m].t);
 	}
-	if (u < 0)
-		snprintf(buf, len, "%zu", size);
-	else
-		snprintf(buf, len, "%zu%c", size, unit[u]);
-	return buf;
-}
-
-/* Map SIZE bytes of 4 KiB pages and write every page. */
-static char *populate(size_t size)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	struct timespec start, end;
-	char name[32];
-	size_t off;
-	char *mem;
-
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		die("mmap %zu bytes: %s", size, strerror(errno));
-	if (madvise(mem, size, MADV_NOHUGEPAGE))
-		fprintf(stderr, PROG ": madvise(MADV_NOHUGEPAGE): %s\n",
-			strerror(errno));
-	fmt_size(size, name, sizeof(name));
-	fprintf(stderr, PROG ": populating %s ...\n", name);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (off = 0; off < size; off += page)
-		mem[off] = 1;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	fprintf(stderr, PROG ": %s populated in %.1f s\n", name,
-		elapsed_us(&start, &end) / 1e6);
-	return mem;
 }
 
 /* --- output -------------------------------------------------------------- */
 
 static void fmt_shared(const struct result *r, char *buf, size_t len)
 {
-	if (!r->runs)
+	if (!r->t.n)
 		snprintf(buf, len, "unavailable");
 	else if (r->shared < 0)
 		snprintf(buf, len, "NA");
-	else if (r->mode == MODE_ODFORK && !r->shared)
+	else if (r->mode == ROW_ODFORK && !r->shared)
 		snprintf(buf, len, "no sharing");
 	else
-		snprintf(buf, len, "%.1f", (double)r->shared / r->runs);
+		snprintf(buf, len, "%.1f", (double)r->shared / r->t.n);
 }
 
 static void print_csv(FILE *f, const struct result *r)
 {
-	char shared[32];
+	char shared[32], huge[16] = "";
 
 	fmt_shared(r, shared, sizeof(shared));
-	if (r->runs)
-		fprintf(f, "%s,%zu,%d,%.1f,%.1f,%.1f,%s\n", mode_name[r->mode],
-			r->size, r->runs, r->min, r->median, r->max, shared);
+	if (r->huge_pct >= 0)
+		snprintf(huge, sizeof(huge), "%.1f", r->huge_pct);
+	if (r->t.n)
+		fprintf(f, "%s,%zu,%d,%.1f,%.1f,%.1f,%s,%s\n",
+			row_name[r->mode], r->size, r->t.n, r->t.min,
+			r->t.median, r->t.max, shared, huge);
 	else
-		fprintf(f, "%s,%zu,0,,,,%s\n", mode_name[r->mode], r->size,
+		fprintf(f, "%s,%zu,0,,,,%s,\n", row_name[r->mode], r->size,
 			shared);
 	fflush(f);
 }
 
 static void print_table_head(FILE *f)
 {
-	fprintf(f, "%-12s %-7s %4s %12s %12s %12s  %s\n", "size", "mode",
+	fprintf(f, "%-12s %-8s %4s %12s %12s %12s  %s\n", "size", "mode",
 		"runs", "min us", "median us", "max us", "tables shared/fork");
 }
 
@@ -301,18 +168,22 @@ static void print_row(FILE *f, const struct result *r)
 {
 	char size[40], shared[32];
 
-	fmt_size(r->size, size, sizeof(size));
+	bench_fmt_size(r->size, size, sizeof(size));
 	if (r->size == EMPTY_SIZE)
 		strcat(size, " (empty)");
 	fmt_shared(r, shared, sizeof(shared));
-	if (r->runs)
-		fprintf(f, "%-12s %-7s %4d %12.1f %12.1f %12.1f  %s\n", size,
-			mode_name[r->mode], r->runs, r->min, r->median,
-			r->max, shared);
+	if (r->t.n && r->mode == ROW_FORK_THP)
+		fprintf(f, "%-12s %-8s %4d %12.1f %12.1f %12.1f  %s (%.0f%% huge)\n",
+			size, row_name[r->mode], r->t.n, r->t.min,
+			r->t.median, r->t.max, shared, r->huge_pct);
+	else if (r->t.n)
+		fprintf(f, "%-12s %-8s %4d %12.1f %12.1f %12.1f  %s\n", size,
+			row_name[r->mode], r->t.n, r->t.min, r->t.median,
+			r->t.max, shared);
 	else
-		fprintf(f, "%-12s %-7s %4s %12s %12s %12s  unavailable (%s)\n",
-			size, mode_name[r->mode], "-", "-", "-", "-",
-			odfork_missing);
+		fprintf(f, "%-12s %-8s %4s %12s %12s %12s  unavailable (%s)\n",
+			size, row_name[r->mode], "-", "-", "-", "-",
+			r->missing);
 	fflush(f);
 }
 
@@ -325,53 +196,76 @@ static void report(const struct opts *o, const struct result *r)
 
 /* --- the benchmark ------------------------------------------------------- */
 
-static void bench_size(const struct opts *o, size_t size)
+static double huge_pct(const char *mem, size_t size)
 {
-	struct result r;
+	long long huge = bench_huge_bytes(mem);
+
+	return huge < 0 ? -1 : 100.0 * huge / size;
+}
+
+/* Populate SIZE bytes (THP or not) and report each mode in MODES. */
+static void bench_memory(const struct opts *o, size_t size, bool thp,
+			 const enum row_mode *modes, int nr)
+{
+	struct result r[NR_ROW_MODES];
 	char *mem;
 	int m;
 
-	mem = populate(size);
-	for (m = 0; m < NR_MODES; m++) {
-		memset(&r, 0, sizeof(r));
-		r.mode = m;
-		r.size = size;
-		if (m != MODE_ODFORK || !odfork_missing[0])
-			measure(&r, o->runs);
-		report(o, &r);
+	mem = bench_map(size, thp);
+	bench_populate(mem, size);
+	memset(r, 0, sizeof(r));
+	for (m = 0; m < nr; m++) {
+		r[m].mode = modes[m];
+		r[m].size = size;
+		r[m].huge_pct = huge_pct(mem, size);
+		if (r[m].mode == ROW_ODFORK)
+			r[m].missing = bench_odfork_missing();
 	}
-	if (munmap(mem, size))
-		die("munmap: %s", strerror(errno));
+	measure(r, nr, o->runs);
+	for (m = 0; m < nr; m++)
+		report(o, &r[m]);
+	bench_unmap(mem, size);
+}
+
+static void bench_size(const struct opts *o, size_t size)
+{
+	static const enum row_mode small[] = { ROW_FORK, ROW_ODFORK };
+	static const enum row_mode huge[] = { ROW_FORK_THP };
+	struct result r;
+
+	bench_memory(o, size, false, small, 2);
+	if (size == EMPTY_SIZE)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.missing = bench_thp_missing();
+	if (!r.missing) {
+		bench_memory(o, size, true, huge, 1);
+		return;
+	}
+	r.mode = ROW_FORK_THP;
+	r.size = size;
+	r.huge_pct = -1;
+	report(o, &r);
 }
 
 static void print_header(const struct opts *o)
 {
-	char sysctl[16] = "absent";
-	struct utsname u;
-	FILE *f;
+	const char *missing = bench_odfork_missing();
+	char desc[256];
 
-	f = fopen("/proc/sys/vm/odfork", "r");
-	if (f) {
-		if (!fgets(sysctl, sizeof(sysctl), f))
-			snprintf(sysctl, sizeof(sysctl), "?");
-		sysctl[strcspn(sysctl, "\n")] = 0;
-		fclose(f);
-	}
-	uname(&u);
-	fprintf(o->table,
-		PROG ": kernel %s, vm.odfork %s, page size %ld, %d runs per mode, odfork: %s\n",
-		u.release, sysctl, sysconf(_SC_PAGESIZE), o->runs,
-		odfork_missing[0] ? "unavailable" : "available");
-	if (odfork_missing[0])
-		fprintf(o->table, PROG ": odfork unavailable: %s\n",
-			odfork_missing);
+	bench_describe(desc, sizeof(desc));
+	fprintf(o->table, "%s: %s, %d runs per mode, odfork: %s\n",
+		bench_prog, desc, o->runs, missing ? "unavailable" : "available");
+	if (missing)
+		fprintf(o->table, "%s: odfork unavailable: %s\n", bench_prog,
+			missing);
 }
 
 /* --- command line -------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-	fputs("Usage: " PROG " [--sizes LIST] [--runs N] [--csv FILE]\n"
+	fputs("Usage: fork-latency [--sizes LIST] [--runs N] [--csv FILE]\n"
 	      "                    [--table] [--require-odfork]\n"
 	      "\n"
 	      "  -s, --sizes LIST      sizes to fork with, e.g. 64M,1G (K, M, G,\n"
@@ -387,62 +281,9 @@ static void usage(FILE *f)
 
 static int usage_error(const char *msg, const char *arg)
 {
-	fprintf(stderr, PROG ": %s: %s\n", msg, arg);
+	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
 	usage(stderr);
-	return EXIT_USAGE;
-}
-
-/* "64M" and the like; 0 for anything else. */
-static size_t parse_size(const char *s)
-{
-	unsigned long long val;
-	const char *units = "KMGT", *u;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	val = strtoull(s, &end, 10);
-	if (errno)
-		return 0;
-	if (*end) {
-		u = strchr(units, toupper((unsigned char)*end));
-		if (!u || end[1])
-			return 0;
-		if (val > ((size_t)-1 >> (10 * (u - units + 1))))
-			return 0;
-		val <<= 10 * (u - units + 1);
-	}
-	return val == (size_t)val ? val : 0;
-}
-
-static int parse_sizes(char *list, struct opts *o)
-{
-	char *tok, *save = NULL;
-
-	o->nr_sizes = 0;
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (o->nr_sizes == MAX_SIZES)
-			return -1;
-		o->sizes[o->nr_sizes] = parse_size(tok);
-		if (!o->sizes[o->nr_sizes++])
-			return -1;
-	}
-	return o->nr_sizes ? 0 : -1;
-}
-
-static int parse_runs(const char *s, int *runs)
-{
-	char *end;
-	long val;
-
-	errno = 0;
-	val = strtol(s, &end, 10);
-	if (errno || end == s || *end || val < MIN_RUNS || val > MAX_RUNS)
-		return -1;
-	*runs = val;
-	return 0;
+	return BENCH_EXIT_USAGE;
 }
 
 static const struct option long_opts[] = {
@@ -460,11 +301,13 @@ static int parse_opt(int c, struct opts *o, const char **csv)
 {
 	switch (c) {
 	case 's':
-		if (parse_sizes(optarg, o))
+		o->nr_sizes = bench_parse_sizes(optarg, o->sizes, MAX_SIZES);
+		if (o->nr_sizes < 0)
 			return usage_error("bad size list", optarg);
 		return 0;
 	case 'n':
-		if (parse_runs(optarg, &o->runs))
+		o->runs = bench_parse_int(optarg, MIN_RUNS, MAX_RUNS);
+		if (o->runs < 0)
 			return usage_error("runs must be 5 to 1000", optarg);
 		return 0;
 	case 'o':
@@ -481,7 +324,7 @@ static int parse_opt(int c, struct opts *o, const char **csv)
 		exit(0);
 	default:
 		usage(stderr);
-		return EXIT_USAGE;
+		return BENCH_EXIT_USAGE;
 	}
 }
 
@@ -491,7 +334,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	const char *csv = NULL;
 	int c, ret;
 
-	parse_sizes(defaults, o);
+	o->nr_sizes = bench_parse_sizes(defaults, o->sizes, MAX_SIZES);
 	o->runs = DEFAULT_RUNS;
 	o->table = stderr;
 	while ((c = getopt_long(argc, argv, "s:n:o:trh", long_opts,
@@ -506,7 +349,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (csv) {
 		o->csv = fopen(csv, "w");
 		if (!o->csv)
-			die("%s: %s", csv, strerror(errno));
+			bench_die("%s: %s", csv, strerror(errno));
 	}
 	return 0;
 }
@@ -516,14 +359,14 @@ int main(int argc, char **argv)
 	struct opts o;
 	int i, ret;
 
+	bench_prog = "fork-latency";
 	memset(&o, 0, sizeof(o));
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret;
-	probe_odfork();
 	print_header(&o);
-	if (o.require_odfork && odfork_missing[0])
-		return EXIT_NO_ODFORK;
+	if (o.require_odfork && bench_odfork_missing())
+		return BENCH_EXIT_NO_ODFORK;
 	if (o.csv)
 		fputs(CSV_HEADER, o.csv);
 	print_table_head(o.table);
@@ -531,6 +374,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.nr_sizes; i++)
 		bench_size(&o, o.sizes[i]);
 	if (o.csv && o.csv != stdout && fclose(o.csv))
-		die("writing the CSV: %s", strerror(errno));
+		bench_die("writing the CSV: %s", strerror(errno));
 	return 0;
 }

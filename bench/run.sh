@@ -1,39 +1,55 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
-# fork vs odfork latency by memory size, in one run of the bench kernel
-# under QEMU (see README.md).  Prints a markdown summary on stdout and
-# writes fork-latency.csv and fork-latency.md into the results directory.
+# Run benchmark steps (bench/steps/NAME.guest.sh) in one boot of the bench
+# kernel under QEMU, collect their CSVs and write the report (see
+# README.md).  Prints the report on stdout; progress goes to stderr.
 #
 #   bench/run.sh [options]
-#     --quick          sizes 64M,256M,1G and 5 runs
-#     --sizes LIST     sizes (default: 64M,256M,1G,2G)
-#     --runs N         forks per mode and size, >= 5 (default: 7)
+#     --quick          the quick variant of each step, and only the steps
+#                      marked for it (a few minutes: tools/demo.sh)
+#     --only LIST      these steps, comma separated (see --list)
+#     --list           list the steps and exit
+#     --sizes LIST     fork-latency sizes (default 64M,256M,1G,2G,4G)
+#     --runs N         fork-latency forks per mode and size, >= 5
 #     --kernel PATH    bzImage (default: build it with kernel/build.sh bench)
 #     --build DIR      meson build directory (default: build/meson)
-#     --results DIR    where the results go (default: bench/results)
+#     --results DIR    where the CSVs and plots go (default: bench/results)
+#     --report FILE    the markdown report (default: bench/RESULTS.md, or
+#                      RESULTS.md in --results DIR when that is given)
+#     --vmdir DIR      serial log and guest share (default: build/vm/bench)
+#     --mem SIZE       guest memory (default: what the steps ask for)
 #     --timeout SEC    the whole VM run (default: 3600)
+#     --verbose        show the whole serial console, not only the run
 #
-# Fails when the kernel has no odfork(2); warns when odfork did not share
-# page tables (odfork_tables_shared did not move).
+# Exit status: 0; 1 when the VM run or a step failed (the report is
+# written for the steps that finished); 2 on a bad command line; 3 when the
+# kernel has no odfork(2).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
+steps_dir=$here/steps
+# The micro-benchmarks first, in this order; other steps after them.
+order="fork-latency fault-cost total-cost concurrent-fork"
+quick=0
+only=
 sizes=
 runs=
-quick=0
 kernel=
 build=$top/build/meson
-results=$here/results
+results=
+report=
+vmdir=$top/build/vm/bench
+mem=
 timeout=3600
-out=$top/build/vm/bench
-log=$top/build/vm/bench-serial.log
+verbose=0
+args="$*"
 
-die() { echo "run.sh: error: $*" >&2; exit 1; }
+die() { echo "run.sh: error: $1" >&2; exit "${2:-1}"; }
 
 usage() {
-	sed -n '8,15p' "$0" >&2
+	sed -n '8,24p' "$0" >&2
 	exit 2
 }
 
@@ -41,178 +57,276 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--quick) quick=1; shift ;;
-		--sizes) sizes=$2; shift 2 ;;
-		--runs) runs=$2; shift 2 ;;
-		--kernel) kernel=$2; shift 2 ;;
-		--build) build=$2; shift 2 ;;
-		--results) results=$2; shift 2 ;;
-		--timeout) timeout=$2; shift 2 ;;
+		--verbose) verbose=1; shift ;;
+		--list) list_steps; exit 0 ;;
+		--only|--sizes|--runs|--kernel|--build|--results|--report|\
+		--vmdir|--mem|--timeout)
+			[ $# -ge 2 ] || usage
+			set_opt "$1" "$2"
+			shift 2 ;;
 		*) usage ;;
 		esac
 	done
-	if [ $quick = 1 ]; then
-		sizes=${sizes:-64M,256M,1G}
-		runs=${runs:-5}
-	fi
-	sizes=${sizes:-64M,256M,1G,2G}
-	runs=${runs:-7}
 	case $sizes in
-	*[!0-9KMGTkmgt,]*|'') die "bad --sizes '$sizes'" ;;
+	*[!0-9KMGTkmgt,]*) die "bad --sizes '$sizes'" 2 ;;
 	esac
 	case $runs in
-	*[!0-9]*|'') die "bad --runs '$runs'" ;;
+	*[!0-9]*) die "bad --runs '$runs'" 2 ;;
 	esac
-	[ "$runs" -ge 5 ] || die "--runs must be at least 5"
+	[ -z "$runs" ] || [ "$runs" -ge 5 ] || die "--runs must be at least 5" 2
+	case $timeout in
+	''|*[!0-9]*) die "bad --timeout '$timeout'" 2 ;;
+	esac
+	if [ -z "$report" ]; then
+		if [ -z "$results" ]; then
+			report=$here/RESULTS.md
+		else
+			report=$results/RESULTS.md
+		fi
+	fi
+	results=${results:-$here/results}
 }
 
-# Guest memory: the largest size plus 2 GiB for the kernel and the rest,
-# at least 3 GiB.
-guest_mem() {
-	echo "$sizes" | tr ',' '\n' | awk '
-		BEGIN { mib["K"] = 1 / 1024; mib["M"] = 1; mib["G"] = 1024
-			mib["T"] = 1048576 }
-		{
-			u = toupper(substr($0, length($0)))
-			m = $0 * (u in mib ? mib[u] : 1 / 1048576)
-			if (m > max)
-				max = m
-		}
-		END {
-			max = int(max + 2048.5)
-			print (max < 3072 ? 3072 : max) "M"
-		}'
+set_opt() {
+	case $1 in
+	--only) only=$2 ;;
+	--sizes) sizes=$2 ;;
+	--runs) runs=$2 ;;
+	--kernel) kernel=$2 ;;
+	--build) build=$2 ;;
+	--results) results=$2 ;;
+	--report) report=$2 ;;
+	--vmdir) vmdir=$2 ;;
+	--mem) mem=$2 ;;
+	--timeout) timeout=$2 ;;
+	esac
 }
+
+# --- steps ---------------------------------------------------------------
+
+# A field of a step's header: "# bench-FIELD: VALUE".
+step_field() {
+	sed -n "s/^# bench-$2: *//p" "$steps_dir/$1.guest.sh" | head -n 1
+}
+
+# Every step, the micro-benchmarks first.
+all_steps() {
+	local s f
+
+	for s in $order; do
+		[ -f "$steps_dir/$s.guest.sh" ] && echo "$s"
+	done
+	for f in "$steps_dir"/*.guest.sh; do
+		s=$(basename "$f" .guest.sh)
+		case " $order " in
+		*" $s "*) ;;
+		*) echo "$s" ;;
+		esac
+	done
+}
+
+list_steps() {
+	local s
+
+	for s in $(all_steps); do
+		printf '%-20s quick: %-3s  %s\n' "$s" \
+			"$(step_field "$s" quick)" \
+			"$(step_field "$s" title)"
+	done
+}
+
+# The steps of this run, one per line.
+select_steps() {
+	local s
+
+	if [ -n "$only" ]; then
+		for s in ${only//,/ }; do
+			[ -f "$steps_dir/$s.guest.sh" ] ||
+				die "no step '$s' (see --list)" 2
+			echo "$s"
+		done
+		return
+	fi
+	for s in $(all_steps); do
+		if [ $quick = 0 ] || [ "$(step_field "$s" quick)" = yes ]; then
+			echo "$s"
+		fi
+	done
+}
+
+# Guest memory: --mem, or in MiB the most any step asks for ("# bench-mem-mib:
+# QUICK FULL"), and for fork-latency with --sizes the largest size plus
+# 2 GiB.
+guest_mem() {
+	local s need max=3072
+
+	if [ -n "$mem" ]; then
+		echo "$mem"
+		return
+	fi
+	for s in $steps; do
+		need=$(step_field "$s" mem-mib | awk -v q=$quick \
+			'{ print q ? $1 : $2 }')
+		[ "${need:-0}" -le "$max" ] || max=$need
+	done
+	if [ -n "$sizes" ]; then
+		need=$(echo "$sizes" | tr ',' '\n' | awk '
+			BEGIN { mib["K"] = 1 / 1024; mib["M"] = 1
+				mib["G"] = 1024; mib["T"] = 1048576 }
+			{
+				u = toupper(substr($0, length($0)))
+				m = $0 * (u in mib ? mib[u] : 1 / 1048576)
+				if (m > max)
+					max = m
+			}
+			END { print int(max + 2048.5) }')
+		[ "$need" -le "$max" ] || max=$need
+	fi
+	echo "${max}M"
+}
+
+# --- the run -------------------------------------------------------------
 
 build_userspace() {
 	[ -f "$build/build.ninja" ] || meson setup "$build" "$top" >&2
-	ninja -C "$build" bench/fork-latency >&2
-	[ -x "$build/bench/fork-latency" ] ||
-		die "no fork-latency in $build/bench"
+	ninja -C "$build" bench/fork-latency bench/fault-cost \
+		bench/total-cost bench/concurrent-fork >&2
 	build=$(cd "$build" && pwd)
 }
 
 # The command the guest runs (sh -e, in the repository root).
 guest_command() {
-	local vmout=/run/odfork-out
+	local res=/run/odfork-out/results
+
 	cat <<-EOF
 	if [ ! -e /proc/sys/vm/odfork ]; then
 		echo 'run.sh: this kernel has no odfork (no vm.odfork)' >&2
 		exit 3
 	fi
 	echo 1 > /proc/sys/vm/odfork
-	uname -rv > $vmout/uname
-	# The CSV goes to the guest's tmpfs first: writing to the 9p share
-	# pins user pages (zero-copy), and a process that ever pinned pages
-	# forks classically (MMF_HAS_PINNED, see odfork(7)).
-	'$build/bench/fork-latency' --sizes '$sizes' --runs '$runs' \\
-		--csv /tmp/fork-latency.csv --table --require-odfork
-	cp /tmp/fork-latency.csv $vmout/fork-latency.csv
+	mkdir -p $res
+	{
+		echo "uname: \$(uname -rv)"
+		echo "cmdline: \$(cat /proc/cmdline)"
+		echo "cpus: \$(nproc)"
+		echo "memory: \$(grep MemTotal /proc/meminfo | tr -s ' ')"
+		echo "thp: \$(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+		echo "clocksource: \$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+		echo "vm.odfork: \$(cat /proc/sys/vm/odfork)"
+	} > $res/guest-info.txt
+	i=0
+	for step in $(echo "$steps"); do
+		i=\$((i + 1))
+		echo "bench: step \$i of $nr_steps: \$step"
+		mkdir -p /tmp/bench/\$step
+		t0=\$(date +%s)
+		rc=0
+		BENCH_BIN='$build/bench' BENCH_BUILD='$build' \\
+		BENCH_OUT=$res BENCH_TMP=/tmp/bench/\$step \\
+		BENCH_QUICK=$quick BENCH_SIZES='$sizes' BENCH_RUNS='$runs' \\
+			sh -e bench/steps/\$step.guest.sh || rc=\$?
+		t=\$((\$(date +%s) - t0))
+		echo "\$step \$rc \$t" >> $res/steps.txt
+		echo "bench: \$step: exit \$rc after \$t s"
+	done
 	EOF
 }
 
-run_vm() {
-	local rc=0
-
-	mkdir -p "$out"
-	rm -f "$out/fork-latency.csv" "$out/uname"
-	echo "run.sh: $kernel, sizes $sizes, $runs runs, guest memory" \
-		"$(guest_mem)" >&2
-	"$top/kernel/vm-run.sh" --kernel "$kernel" --mem "$(guest_mem)" \
-		--out "$out" --log "$log" --timeout "$timeout" \
-		-- "$(guest_command)" >&2 || rc=$?
-	case $rc in
-	0) ;;
-	3) die "$kernel has no odfork(2): build it with kernel/build.sh bench" ;;
-	*) die "the VM run failed (exit $rc), see $log" ;;
-	esac
-	[ -s "$out/fork-latency.csv" ] || die "the guest wrote no CSV"
+# The guest's console, less the kernel's boot messages.
+show_console() {
+	if [ $verbose = 1 ]; then
+		cat
+	else
+		sed -nu '/^odfork-vm: /,/^odfork-vm: command exited/p'
+	fi
 }
 
-# The markdown summary of CSV file $1.
-summarize() {
-	awk -F, -v kernel="$kernel" -v uname="$(cat "$out/uname")" '
-	function size(b) {
-		if (b % 1073741824 == 0) return b / 1073741824 " GiB"
-		if (b % 1048576 == 0) return b / 1048576 " MiB"
-		if (b % 1024 == 0) return b / 1024 " KiB"
-		return b " B"
-	}
-	function cell(v) {
-		return v == "" ? "-" : v
-	}
-	function ratio(a, b) {
-		return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b)
-	}
-	NR == 1 { next }
-	{
-		if (!(($2) in seen)) { seen[$2] = 1; order[++n] = $2 }
-		min[$1, $2] = $4; med[$1, $2] = $5; shared[$1, $2] = $7
-		# The 64 KiB baseline (first) may have nothing to share.
-		if ($1 == "odfork" && $7 == "no sharing" && $2 != order[1])
-			nosharing = 1
-		if ($1 == "fork")
-			runs = $3
-	}
-	END {
-		print "## fork vs odfork latency"
-		print ""
-		print "Kernel `" uname "` (" kernel "), QEMU TCG, 4 KiB pages,"
-		print runs " forks per mode and size; microseconds from the call"
-		print "to its return in the parent."
-		print ""
-		print "| size | fork min | fork median | odfork min | odfork median" \
-		      " | fork/odfork (median) | fork/odfork (min)" \
-		      " | tables shared per odfork |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|"
-		for (i = 1; i <= n; i++) {
-			s = order[i]
-			printf "| %s%s | %s | %s | %s | %s | %s | %s | %s |\n",
-				size(s), i == 1 ? " (empty)" : "",
-				cell(min["fork", s]), cell(med["fork", s]),
-				cell(min["odfork", s]), cell(med["odfork", s]),
-				ratio(med["fork", s], med["odfork", s]),
-				ratio(min["fork", s], min["odfork", s]),
-				shared["odfork", s]
-		}
-		lo = order[2]; hi = order[2]
-		for (i = 3; i <= n; i++) {
-			if (order[i] + 0 < lo + 0) lo = order[i]
-			if (order[i] + 0 > hi + 0) hi = order[i]
-		}
-		if (n > 2 && lo != hi) {
-			print ""
-			printf "odfork(%s) / odfork(%s): %s (medians), %s (mins)\n",
-				size(hi), size(lo),
-				ratio(med["odfork", hi], med["odfork", lo]),
-				ratio(min["odfork", hi], min["odfork", lo])
-		}
-		if (nosharing) {
-			print ""
-			print "**No sharing**: odfork_tables_shared did not move" \
-			      " during the odfork runs marked \"no sharing\":"
-			print "this kernel copied the page tables, so those odfork" \
-			      " times are not on-demand fork."
-		}
-	}' "$1"
+run_vm() {
+	local rc=0 share=$vmdir/share
+
+	mkdir -p "$share"
+	rm -rf "$share/results"
+	echo "run.sh: $kernel, steps: $(echo $steps), guest memory" \
+		"$(guest_mem), log $vmdir/serial.log" >&2
+	"$top/kernel/vm-run.sh" --kernel "$kernel" --mem "$(guest_mem)" \
+		--out "$share" --log "$vmdir/serial.log" --timeout "$timeout" \
+		-- "$(guest_command)" | show_console >&2 || rc=$?
+	case $rc in
+	0) ;;
+	3) die "$kernel has no odfork(2): build it with kernel/build.sh bench" 3 ;;
+	*) echo "run.sh: the VM run failed (exit $rc), see" \
+		"$vmdir/serial.log" >&2 ;;
+	esac
+	[ -s "$share/results/steps.txt" ] || die "no step ran in the guest"
+	return $rc
+}
+
+# What the report says about the machine and the run (key: value).
+run_info() {
+	local commit dirty=
+
+	commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?)
+	git -C "$top" diff --quiet HEAD 2>/dev/null ||
+		dirty=" with uncommitted changes"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "command: bench/run.sh $args"
+	echo "variant: $([ $quick = 1 ] && echo quick || echo full)"
+	echo "repository: $commit$dirty"
+	echo "kernel: $kernel ($(date -u -r "$kernel" '+%Y-%m-%d %H:%M UTC'))"
+	echo "series: $(ls "$top"/kernel/patches/*.patch | wc -l) patches," \
+	     "last $(basename "$(ls "$top"/kernel/patches/*.patch | tail -n 1)")"
+	echo "config: kernel/configs/base.config + kernel/configs/bench.config"
+	echo "host cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+	echo "host cpus: $(nproc)"
+	echo "host memory: $(free -g | awk '/^Mem:/ { print $2 " GiB" }')"
+	echo "qemu: $(qemu-system-x86_64 --version | head -n 1)"
+	echo "guest memory: $(guest_mem)"
+	echo "guest vcpus: 2"
+}
+
+collect() {
+	local s
+
+	mkdir -p "$results"
+	for s in $steps; do
+		rm -f "$results/$s".*
+	done
+	cp "$vmdir"/share/results/* "$results/"
 }
 
 main() {
+	local rc=0 load0
+
 	parse_args "$@"
+	steps=$(select_steps) || exit
+	[ -n "$steps" ] || die "no steps selected" 2
+	nr_steps=$(echo $steps | wc -w)
 	cd "$top"
 	build_userspace
 	if [ -z "$kernel" ]; then
 		kernel=$(kernel/build.sh bench)
 	fi
 	[ -r "$kernel" ] || die "no kernel at $kernel"
-	run_vm
-	mkdir -p "$results"
-	cp "$out/fork-latency.csv" "$results/fork-latency.csv"
-	summarize "$results/fork-latency.csv" | tee "$results/fork-latency.md"
-	# Rows 2 and 3 are the 64 KiB baseline.
-	if tail -n +4 "$results/fork-latency.csv" | grep -q ',no sharing$'; then
-		echo "run.sh: warning: odfork did not share page tables" >&2
+	kernel=$(cd "$(dirname "$kernel")" && pwd)/$(basename "$kernel")
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	run_vm || rc=1
+	collect
+	{
+		run_info
+		echo "host load before: $load0"
+		echo "host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	} > "$results/run-info.txt"
+	"$here/report.sh" "$results" "$report"
+	cat "$report"
+	echo "run.sh: results in $results, report $report" >&2
+	if awk '$2 != 0 && $2 != 77 { bad = 1 } END { exit !bad }' \
+		"$results/steps.txt"; then
+		echo "run.sh: failed steps:" \
+		     "$(awk '$2 != 0 && $2 != 77 { print $1 }' \
+			"$results/steps.txt")" >&2
+		rc=1
 	fi
-	echo "run.sh: results in $results" >&2
+	return $rc
 }
 
 main "$@"

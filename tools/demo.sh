@@ -1,29 +1,50 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
-# The main job: build libodfork and the kernel series, boot the kernel in
-# QEMU and show fork() vs odfork() on a process with a large heap, with the
-# /proc/vmstat counters that say what the kernel did.
-# Run as root on Debian 12 from the repository root: tools/demo.sh [MIB]
+# The main job: build libodfork, the benchmarks and the bench kernel (the
+# series without debug options), boot it in QEMU and measure fork() against
+# odfork(): latency by memory size up to 1 GiB, the cost of the faults that
+# follow, and fork + accesses, in a few minutes; then print the report.
+# Run as root on Debian 12 from the repository root:
+#
+#   tools/demo.sh [--full] [--kernel BZIMAGE] [--build DIR]
+#     --full            every benchmark at full size (64 MiB to 4 GiB, 1 GiB
+#                       total cost, 3 concurrent forkers; about half an
+#                       hour in TCG)
+#     --kernel BZIMAGE  use this bench kernel instead of building one
+#     --build DIR       meson build directory (default: build/meson)
+#
+# Results and the report go to build/demo/ (bench/run.sh writes the
+# committed bench/RESULTS.md).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build/meson
-mib=${1:-256}
+kernel=
+variant=--quick
+
+usage() {
+	sed -n '10,15p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--full) variant=; shift ;;
+	--kernel) [ $# -ge 2 ] || usage; kernel=$2; shift 2 ;;
+	--build) [ $# -ge 2 ] || usage; build=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
 cd "$top"
 
 tools/install-deps.sh
 [ -f "$build/build.ninja" ] || meson setup "$build" "$top"
 ninja -C "$build"
-kernel=$(kernel/build.sh debug)
+if [ -z "$kernel" ]; then
+	kernel=$(kernel/build.sh bench)
+fi
 
-run=$build/tools/odfork-run/odfork-run
-demo=$build/tools/demo/odfork-demo
-kernel/vm-run.sh --kernel "$kernel" --timeout 1200 -- "
-	echo; $run --status; echo
-	echo '--- vm.odfork=1 (default): odfork() asks for on-demand tables'
-	$demo $mib 5
-	echo '--- vm.odfork=0: sharing disabled, odfork() copies like fork()'
-	echo 0 > /proc/sys/vm/odfork
-	$demo $mib 5
-"
+# shellcheck disable=SC2086
+bench/run.sh $variant --kernel "$kernel" --build "$build" \
+	--results "$top/build/demo" --vmdir "$top/build/vm/demo"

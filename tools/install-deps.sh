@@ -9,11 +9,19 @@ pkgs=(
 	# userspace build and tests
 	build-essential meson ninja-build pkg-config libcmocka-dev libcap-dev
 	liburing-dev valgrind groff man-db util-linux
+	# the kernel's mm selftests (tests/selftests)
+	libnuma-dev
 	# kernel source and build
 	linux-source-6.12 bc bison flex libelf-dev libssl-dev cpio xz-utils
 	kmod rsync patch git
 	# the VM
 	qemu-system-x86 busybox-static
+	# bench/redis, bench/afl, bench/sqlite (workloads in the guest)
+	redis-server redis-tools afl++ libsqlite3-dev
+	# tests/stress (stress-ng in the guest, ext4 scratch on zram)
+	stress-ng e2fsprogs
+	# bench/report.sh: the plots
+	gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * Helpers shared by the micro-benchmarks; see bench.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "syscall.h"	/* __NR_odfork, from lib/ */
+
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define PROGRESS_STEP	((size_t)1 << 30)
+
+const char *bench_prog = "bench";
+
+const char *const bench_mode_name[BENCH_NR_MODES] = { "fork", "odfork" };
+
+void bench_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", bench_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+void bench_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", bench_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* --- time and statistics ------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void bench_stats(double *v, int n, struct bench_stats *s)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	s->n = n;
+	s->min = v[0];
+	s->max = v[n - 1];
+	s->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* --- forking ------------------------------------------------------------- */
+
+static char odfork_missing[128];
+static bool odfork_probed;
+
+/*
+ * odfork(2) rejects unknown flags with EINVAL without forking; ENOSYS (or
+ * anything else) means this kernel does not have it.  Should some other
+ * syscall 500 fork, the child leaves at once and the parent reaps it.
+ */
+static void probe_odfork(void)
+{
+#ifdef __NR_odfork
+	long ret = syscall(__NR_odfork, (unsigned long)~0u);
+	int err = errno;
+
+	if (ret == 0)
+		_exit(0);
+	if (ret > 0) {
+		waitpid(ret, NULL, 0);
+		snprintf(odfork_missing, sizeof(odfork_missing),
+			 "syscall %d is not odfork(2)", __NR_odfork);
+	} else if (err == ENOSYS) {
+		snprintf(odfork_missing, sizeof(odfork_missing),
+			 "syscall %d: ENOSYS (%s)", __NR_odfork, strerror(err));
+	} else if (err != EINVAL) {
+		snprintf(odfork_missing, sizeof(odfork_missing),
+			 "syscall %d: %s", __NR_odfork, strerror(err));
+	}
+#else
+	snprintf(odfork_missing, sizeof(odfork_missing),
+		 "odfork(2) is not wired up on this architecture");
+#endif
+}
+
+const char *bench_odfork_missing(void)
+{
+	if (!odfork_probed) {
+		probe_odfork();
+		odfork_probed = true;
+	}
+	return odfork_missing[0] ? odfork_missing : NULL;
+}
+
+long bench_fork(enum bench_mode mode)
+{
+	if (mode == BENCH_FORK)
+		return syscall(SYS_fork);
+#ifdef __NR_odfork
+	return syscall(__NR_odfork, 0UL);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+void bench_reap(long pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			bench_die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		bench_die("child %ld did not exit with 0 (status %#x)", pid,
+			  status);
+}
+
+/* --- memory -------------------------------------------------------------- */
+
+char *bench_map(size_t size, bool thp)
+{
+	size_t len = size + BENCH_PMD_SIZE, head;
+	char *raw, *mem;
+
+	raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		bench_die("mmap %zu bytes: %s", len, strerror(errno));
+	mem = (char *)(((uintptr_t)raw + BENCH_PMD_SIZE - 1) &
+		       ~(uintptr_t)(BENCH_PMD_SIZE - 1));
+	head = mem - raw;
+	if (head)
+		munmap(raw, head);
+	munmap(mem + size, BENCH_PMD_SIZE - head);
+	if (madvise(mem, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		bench_die("madvise(%s): %s",
+			  thp ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE",
+			  strerror(errno));
+	return mem;
+}
+
+void bench_unmap(char *mem, size_t size)
+{
+	if (munmap(mem, size))
+		bench_die("munmap: %s", strerror(errno));
+}
+
+void bench_populate(char *mem, size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct timespec start, end;
+	char name[32], done[32];
+	size_t off;
+
+	bench_fmt_size(size, name, sizeof(name));
+	bench_note("populating %s ...", name);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (off = 0; off < size; off += page) {
+		mem[off] = 1;
+		if (off && !(off % PROGRESS_STEP))
+			bench_note("  %s of %s",
+				   bench_fmt_size(off, done, sizeof(done)),
+				   name);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	bench_note("%s populated in %.1f s", name, bench_us(&start, &end) / 1e6);
+}
+
+const char *bench_thp_missing(void)
+{
+	char line[128] = "";
+	FILE *f;
+
+	f = fopen(THP_SYSFS, "r");
+	if (!f)
+		return "no THP in this kernel";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	if (strstr(line, "[never]"))
+		return "THP disabled (" THP_SYSFS " is never)";
+	return NULL;
+}
+
+long long bench_huge_bytes(const char *mem)
+{
+	unsigned long start = (uintptr_t)mem, lo, hi;
+	long long kib = -1, val;
+	bool in = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo == start;
+		else if (in && sscanf(line, "AnonHugePages: %lld kB", &val) == 1)
+			kib = val;
+	}
+	fclose(f);
+	return kib < 0 ? -1 : kib << 10;
+}
+
+/* --- /proc --------------------------------------------------------------- */
+
+long long bench_vmstat(const char *name)
+{
+	long long val, ret = -1;
+	char key[64];
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+long bench_minflt(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		bench_die("getrusage: %s", strerror(errno));
+	return ru.ru_minflt;
+}
+
+void bench_describe(char *buf, size_t len)
+{
+	char sysctl[16] = "absent";
+	struct utsname u;
+	FILE *f;
+
+	f = fopen("/proc/sys/vm/odfork", "r");
+	if (f) {
+		if (!fgets(sysctl, sizeof(sysctl), f))
+			snprintf(sysctl, sizeof(sysctl), "?");
+		sysctl[strcspn(sysctl, "\n")] = 0;
+		fclose(f);
+	}
+	uname(&u);
+	snprintf(buf, len, "kernel %s, vm.odfork %s, page size %ld",
+		 u.release, sysctl, sysconf(_SC_PAGESIZE));
+}
+
+/* --- command line -------------------------------------------------------- */
+
+size_t bench_parse_size(const char *s)
+{
+	const char *units = "KMGT", *u;
+	unsigned long long val;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	val = strtoull(s, &end, 10);
+	if (errno)
+		return 0;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || end[1])
+			return 0;
+		if (val > ((size_t)-1 >> (10 * (u - units + 1))))
+			return 0;
+		val <<= 10 * (u - units + 1);
+	}
+	return val == (size_t)val ? val : 0;
+}
+
+int bench_parse_sizes(char *list, size_t *sizes, int max)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		sizes[n] = bench_parse_size(tok);
+		if (!sizes[n++])
+			return -1;
+	}
+	return n ? n : -1;
+}
+
+long bench_parse_int(const char *s, long lo, long hi)
+{
+	char *end;
+	long val;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	val = strtol(s, &end, 10);
+	if (errno || *end || val < lo || val > hi)
+		return -1;
+	return val;
+}
+
+int bench_parse_ints(char *list, int *vals, int max, int lo, int hi)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		vals[n] = bench_parse_int(tok, lo, hi);
+		if (vals[n++] < 0)
+			return -1;
+	}
+	return n ? n : -1;
+}
+
+const char *bench_fmt_size(size_t size, char *buf, size_t len)
+{
+	static const char unit[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && size && !(size & 1023)) {
+		size >>= 10;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%zu", size);
+	else
+		snprintf(buf, len, "%zu%c", size, unit[u]);
+	return buf;
+}

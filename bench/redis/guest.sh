@@ -1,0 +1,360 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# The guest half of the Redis benchmark (bench/redis/run.sh boots the VM and
+# runs this as root, with vm.odfork available).  It starts an unmodified
+# redis-server on a Unix socket, fills it with KEYS keys of VALUE bytes,
+# then SAVES times for each mode, "plain" and "odfork", alternating (plain
+# first in odd rounds, odfork first in even ones, so that a drift in the
+# machine's load hits both alike): sets the mode of the server with
+# "odfork-run --pid PID --mode process" (or "off") and BGSAVEs twice:
+# "idle", with nothing else running (the fork time of the mode), and
+# "load", under a GET/SET load (redis-benchmark runs of CHUNK requests
+# each, from 1 s before BGSAVE until the save is over or for LOAD seconds,
+# whichever comes first).  After each save it checks the RDB with
+# redis-check-rdb and removes it.
+#
+#   guest.sh --out DIR --odfork-run PATH [--keys N] [--value-size N]
+#            [--saves N] [--chunk N] [--clients N] [--load-seconds LOAD]
+#
+# Writes into DIR:
+#   redis.csv          one row per BGSAVE (load: idle or load):
+#                      mode,save,load,keys,used_memory_bytes,latest_fork_usec,
+#                      bgsave_ms,cow_bytes,rdb_bytes,rdb_check,odfork_forks,
+#                      tables_shared,tables_copied
+#   redis-latency.csv  one row per mode and command, over all the load
+#                      that ran during the snapshots:
+#                      mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,
+#                      p99_99_ms,max_ms
+#   redis-buckets.csv  the merged latency distributions (mode,op,ms,count)
+#   redis-checks.txt   what was verified, one "PASS ..."/"FAIL ..." a line
+# Exit status: 0, 1 when a check failed (the results are written anyway),
+# 2 on a bad command line.
+#
+# Everything redis-server writes (its directory, log and RDB) is on the
+# guest's tmpfs: a process that ever wrote to a file on the 9p share has
+# pinned pages and forks classically from then on (odfork(7)).  The results
+# are written to tmpfs too and copied to DIR at the end.
+
+set -u
+
+out=
+odfork_run=
+keys=1000000
+vsize=1000
+saves=5
+chunk=20000
+clients=50
+load_s=15
+tmp=/tmp/redis-bench
+
+die() { echo "redis guest: error: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--odfork-run) odfork_run=$2; shift 2 ;;
+	--keys) keys=$2; shift 2 ;;
+	--value-size) vsize=$2; shift 2 ;;
+	--saves) saves=$2; shift 2 ;;
+	--chunk) chunk=$2; shift 2 ;;
+	--clients) clients=$2; shift 2 ;;
+	--load-seconds) load_s=$2; shift 2 ;;
+	*) die "unknown argument '$1'" ;;
+	esac
+done
+[ -n "$out" ] && [ -d "$out" ] || die "--out DIR is needed"
+[ -x "$odfork_run" ] || die "--odfork-run PATH is needed"
+for n in "$keys" "$vsize" "$saves" "$chunk" "$clients" "$load_s"; do
+	case $n in
+	''|*[!0-9]*) die "bad number '$n'" ;;
+	esac
+done
+
+rm -rf "$tmp"
+mkdir -p "$tmp"
+checks=$tmp/redis-checks.txt
+: >"$checks"
+failed=0
+
+log() { echo "redis guest: $*" >&2; }
+
+check() {	# check STATUS MESSAGE...: PASS when STATUS is 0
+	st=$1
+	shift
+	if [ "$st" = 0 ]; then
+		echo "PASS $*" >>"$checks"
+	else
+		echo "FAIL $*" >>"$checks"
+		log "FAIL $*"
+		failed=1
+	fi
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+
+cli() { redis-cli -s "$sock" "$@"; }
+
+info() {	# info FIELD [SECTION]: one field of INFO
+	cli info "${2:-all}" | tr -d '\r' |
+		awk -F: -v k="$1" '$1 == k { print $2 }'
+}
+
+# start_server: redis-server on a Unix socket, all of its files in its
+# own tmpfs directory.
+start_server() {
+	dir=$tmp/server
+	sock=$dir/redis.sock
+	mkdir -p "$dir"
+	cat >"$dir/redis.conf" <<-EOF
+	port 0
+	unixsocket $sock
+	unixsocketperm 700
+	dir $dir
+	dbfilename dump.rdb
+	logfile $dir/redis.log
+	daemonize no
+	save ""
+	appendonly no
+	rdbcompression yes
+	rdbchecksum yes
+	EOF
+	redis-server "$dir/redis.conf" &
+	pid=$!
+	i=0
+	until [ "$(cli ping 2>/dev/null)" = PONG ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { log "redis-server did not start"; exit 1; }
+		sleep 0.1
+	done
+}
+
+# set_mode MODE: the forks of the server copy page tables (plain) or share
+# them on demand (odfork).
+set_mode() {
+	if [ "$1" = odfork ]; then
+		"$odfork_run" --pid "$pid" --mode process >&2
+		want=2
+	else
+		"$odfork_run" --pid "$pid" --mode off >&2
+		want=0
+	fi
+	check "$([ "$(cat /proc/$pid/odfork)" = $want ]; echo $?)" \
+		"$1 $2: redis-server's odfork mode is $want"
+}
+
+stop_server() {
+	cli shutdown nosave >/dev/null 2>&1
+	wait "$pid"
+}
+
+# Keys key:%012d, as redis-benchmark -r names them, so that the load hits
+# existing keys (SET replaces their values, GET finds them).  A Lua script
+# fills them inside the server, 100000 a call.
+fill() {
+	script="local v = string.rep('v', tonumber(ARGV[3]))
+		for i = tonumber(ARGV[1]), tonumber(ARGV[2]) - 1 do
+			redis.call('SET', string.format('key:%012d', i), v)
+		end
+		return redis.call('DBSIZE')"
+	start=$(now_ms)
+	i=0
+	while [ $i -lt "$keys" ]; do
+		j=$((i + 100000))
+		[ $j -le "$keys" ] || j=$keys
+		cli eval "$script" 0 $i $j "$vsize" >/dev/null
+		i=$j
+	done
+	log "$(cli dbsize) keys, $(info used_memory_human) in" \
+	    "$(($(now_ms) - start)) ms"
+}
+
+# The load: redis-benchmark SET then GET, CHUNK requests each, over and
+# over until $tmp/stop exists or the time (ms) $1 has passed.
+load() {
+	n=0
+	while [ ! -e "$tmp/stop" ] && [ "$(now_ms)" -lt "$1" ]; do
+		redis-benchmark -s "$sock" -t set,get -n "$chunk" -c "$clients" \
+			-r "$keys" -d "$vsize" --precision 3 \
+			>"$tmp/load/$n.out" 2>&1 || echo "exit $?" >>"$tmp/load/$n.out"
+		n=$((n + 1))
+	done
+}
+
+# Buckets of the percentile distributions of redis-benchmark outputs:
+# "MODE,OP,MS,COUNT", COUNT requests took at most MS (and more than the
+# line before).  Progress lines end in \r, so a section header may follow
+# one on the same line.
+buckets() {
+	mode=$1
+	shift
+	awk -v mode="$mode" '
+	match($0, /====== [A-Z]+ ======/) {
+		op = substr($0, RSTART + 7, RLENGTH - 14); inpct = 0
+	}
+	/^Latency by percentile distribution:/ { inpct = 1; prev = 0; next }
+	inpct && /^[0-9.]+% <= [0-9.]+ milliseconds \(cumulative count [0-9]+\)/ {
+		c = $NF; sub(/\)/, "", c)
+		if (c - prev > 0)
+			print mode "," op "," $3 "," c - prev
+		prev = c
+		next
+	}
+	{ inpct = 0 }' "$@"
+}
+
+# "MODE,OP,REQUESTS,SECONDS" of redis-benchmark outputs.
+throughput() {
+	mode=$1
+	shift
+	awk -v mode="$mode" '
+	match($0, /====== [A-Z]+ ======/) {
+		op = substr($0, RSTART + 7, RLENGTH - 14)
+	}
+	/requests completed in/ { print mode "," op "," $1 "," $5 }' "$@"
+}
+
+# One BGSAVE, idle or under load; appends a row to redis.csv.
+snapshot() {	# snapshot MODE N idle|load
+	rm -f "$tmp/stop" "$dir/dump.rdb"
+	rm -rf "$tmp/load"
+	mkdir -p "$tmp/load"
+	loader=
+	if [ "$3" = load ]; then
+		load $(($(now_ms) + 1000 + load_s * 1000)) &
+		loader=$!
+		sleep 1
+	fi
+	forks=$(vmstat odfork_forks)
+	shared=$(vmstat odfork_tables_shared)
+	copied=$(vmstat odfork_tables_copied)
+	start=$(now_ms)
+	reply=$(cli bgsave)
+	case $reply in
+	*started*) ;;
+	*) log "BGSAVE: $reply"; touch "$tmp/stop"; wait; exit 1 ;;
+	esac
+	# The child renames its RDB into place when it is done: polling for
+	# that costs less than asking the server.
+	while [ ! -e "$dir/dump.rdb" ]; do
+		sleep 0.2
+	done
+	ms=$(($(now_ms) - start))
+	while [ "$(info rdb_bgsave_in_progress persistence)" != 0 ]; do
+		sleep 0.2
+	done
+	forks=$(($(vmstat odfork_forks) - forks))
+	shared=$(($(vmstat odfork_tables_shared) - shared))
+	copied=$(($(vmstat odfork_tables_copied) - copied))
+	touch "$tmp/stop"
+	[ -z "$loader" ] || wait $loader
+	check "$([ "$(info rdb_last_bgsave_status)" = ok ]; echo $?)" \
+		"$1: BGSAVE $2 ($3) succeeded"
+	if [ -n "$loader" ]; then
+		! grep -q -E '^exit |Error|ERR' "$tmp"/load/*.out
+		check $? "$1: the load during BGSAVE $2 ran without errors"
+		buckets "$1" "$tmp"/load/*.out >>"$tmp/buckets.csv"
+		throughput "$1" "$tmp"/load/*.out >>"$tmp/throughput.csv"
+	fi
+	if redis-check-rdb "$dir/dump.rdb" >"$tmp/check.out" 2>&1 &&
+	   grep -q 'RDB looks OK' "$tmp/check.out" &&
+	   grep -q "\[info\] $keys keys read" "$tmp/check.out"; then
+		rdb=ok
+	else
+		rdb=bad
+		cat "$tmp/check.out" >&2
+	fi
+	check "$([ $rdb = ok ]; echo $?)" \
+		"$1: RDB $2 ($3) passes redis-check-rdb with $keys keys"
+	echo "$1,$2,$3,$keys,$(info used_memory),$(info latest_fork_usec),$ms,$(
+	     info rdb_last_cow_size),$(stat -c %s "$dir/dump.rdb"),$rdb,$forks,$(
+	     )$shared,$copied" >>"$tmp/redis.csv"
+	log "$1 BGSAVE $2 ($3): fork $(info latest_fork_usec) us, save $ms ms," \
+	    "tables shared $shared, copied $copied, RDB $rdb," \
+	    "$(ls "$tmp"/load | wc -l) load chunks"
+	rm -f "$dir/dump.rdb"
+}
+
+# The sharing checks over all rounds.
+check_sharing() {
+	awk -F, '$1 == "odfork" && !($11 == 1 && $12 > 0) { bad = 1 }
+		 END { exit bad }' "$tmp/redis.csv"
+	check $? "odfork: every BGSAVE was one on-demand fork that shared" \
+		"page tables (odfork_forks +1, odfork_tables_shared moved)"
+	awk -F, '$1 == "plain" && ($11 != 0 || $12 != 0) { bad = 1 }
+		 END { exit bad }' "$tmp/redis.csv"
+	check $? "plain: no BGSAVE forked on demand or shared page tables" \
+		"(odfork_forks and odfork_tables_shared did not move)"
+}
+
+# Percentiles of the merged buckets, by mode and command: the smallest
+# bucket bound with at least that fraction of the requests at or below it.
+latency_csv() {
+	echo "mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,p99_99_ms,max_ms"
+	sort -t, -k1,1 -k2,2 -k3,3g "$tmp/buckets.csv" | awk -F, '
+	BEGIN { p[1] = 0.5; p[2] = 0.99; p[3] = 0.999; p[4] = 0.9999 }
+	FILENAME == ARGV[1] { req[$1 "," $2] += $3; sec[$1 "," $2] += $4; next }
+	FILENAME == ARGV[2] { total[$1 "," $2] += $4; next }
+	function flush() {
+		if (key == "")
+			return
+		rps = sec[key] > 0 ? req[key] / sec[key] : 0
+		printf "%s,%d,%.0f", key, total[key], rps
+		for (i = 1; i <= 4; i++)
+			printf ",%s", pv[i]
+		printf ",%s\n", last
+	}
+	{
+		k = $1 "," $2
+		if (k != key) {
+			flush()
+			key = k; cum = 0; np = 1
+		}
+		cum += $4; last = $3
+		while (np <= 4 && cum >= p[np] * total[key])
+			pv[np++] = $3
+	}
+	END { flush() }
+	' "$tmp/throughput.csv" "$tmp/buckets.csv" -
+}
+
+main() {
+	echo 1 >/proc/sys/vm/odfork
+	echo 1 >/proc/sys/vm/overcommit_memory
+	echo "mode,save,load,keys,used_memory_bytes,latest_fork_usec,bgsave_ms,$(
+	     )cow_bytes,rdb_bytes,rdb_check,odfork_forks,tables_shared,$(
+	     )tables_copied" >"$tmp/redis.csv"
+	: >"$tmp/buckets.csv"
+	: >"$tmp/throughput.csv"
+	log "$keys keys of $vsize bytes, $saves BGSAVEs per mode," \
+	    "load chunks of $chunk requests from $clients clients," \
+	    "for at most $load_s s after each BGSAVE"
+	start_server
+	fill
+	s=1
+	while [ $s -le "$saves" ]; do
+		if [ $((s % 2)) = 1 ]; then
+			set -- plain odfork
+		else
+			set -- odfork plain
+		fi
+		for m; do
+			set_mode $m $s
+			snapshot $m $s idle
+			snapshot $m $s load
+		done
+		s=$((s + 1))
+	done
+	stop_server
+	check_sharing
+	latency_csv >"$tmp/redis-latency.csv"
+	cp "$tmp/redis.csv" "$tmp/redis-latency.csv" "$tmp/buckets.csv" \
+		"$checks" "$out/"
+	mv "$out/buckets.csv" "$out/redis-buckets.csv"
+	cat "$checks" >&2
+	return $failed
+}
+
+main

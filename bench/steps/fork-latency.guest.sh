@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# Step of bench/run.sh, in the guest: fork vs odfork (and fork of THP
+# memory) latency by size, the paper's Fig. 7.  Environment: see
+# bench/README.md ("Steps").
+# bench-title: fork vs odfork latency by memory size, fork of THP memory as a reference (Fig. 7)
+# bench-quick: yes
+# bench-mem-mib: 3072 6144
+set -e
+
+if [ "$BENCH_QUICK" = 1 ]; then
+	sizes=64M,256M,1G
+	runs=5
+else
+	sizes=64M,256M,1G,2G,4G
+	runs=15
+fi
+# The CSV goes to tmpfs first: a process that wrote to the 9p share has
+# pinned pages and forks classically from then on (odfork(7)).
+"$BENCH_BIN/fork-latency" --sizes "${BENCH_SIZES:-$sizes}" \
+	--runs "${BENCH_RUNS:-$runs}" --csv "$BENCH_TMP/fork-latency.csv" \
+	--table --require-odfork
+cp "$BENCH_TMP/fork-latency.csv" "$BENCH_OUT/"

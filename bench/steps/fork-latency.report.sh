@@ -1,0 +1,100 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+#
+# The fork-latency section of the report (see report-lib.sh): the table,
+# its targets and the Fig. 7 plot.
+. "$(dirname "$0")/report-lib.sh"
+CSV=$RES/fork-latency.csv
+[ -s "$CSV" ] || exit 0
+
+echo "## fork vs odfork latency by size (Fig. 7)"
+echo
+echo "\`fork-latency\`: microseconds from the call to its return in the"
+echo "parent; 4 KiB pages (MADV_NOHUGEPAGE) for fork and odfork (all forks"
+echo "of one mode, then the other's); \"fork THP\" forks the same size populated"
+echo "as transparent huge pages (MADV_HUGEPAGE), a reference: fork() of a"
+echo "THP copies one PMD entry per 2 MiB, as odfork does for 4 KiB pages."
+echo "$(awk -F, 'NR == 2 { print $3 }' "$CSV") forks per mode and size."
+echo
+
+awk -F, "$AWK_LIB"'
+NR == 1 { next }
+{
+	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+	min[$1, $2] = $4; med[$1, $2] = $5; shared[$1, $2] = $7
+	huge[$1, $2] = $8
+}
+END {
+	print "| size | fork min | fork median | odfork min | odfork median" \
+	      " | fork/odfork (median) | fork/odfork (min)" \
+	      " | tables shared per odfork | fork THP min | fork THP median" \
+	      " | THP huge |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= n; i++) {
+		s = order[i]
+		printf "| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			size(s), i == 1 ? " (empty)" : "",
+			cell(min["fork", s]), cell(med["fork", s]),
+			cell(min["odfork", s]), cell(med["odfork", s]),
+			cell(ratio(med["fork", s], med["odfork", s])),
+			cell(ratio(min["fork", s], min["odfork", s])),
+			cell(shared["odfork", s]),
+			cell(min["fork-thp", s]), cell(med["fork-thp", s]),
+			huge["fork-thp", s] == "" ? "-" : huge["fork-thp", s] "%"
+	}
+}' "$CSV"
+
+# value MODE SIZE COLUMN
+value() {
+	awk -F, -v m="$1" -v s="$2" -v c="$3" '$1 == m && $2 == s { print $c }' \
+		"$CSV"
+}
+
+G=1073741824
+fm=$(value fork $G 5)
+om=$(value odfork $G 5)
+if [ -n "$fm" ] && [ -n "$om" ]; then
+	r=$(awk -v a="$fm" -v b="$om" 'BEGIN { printf "%.1f", a / b }')
+	rmin=$(awk -v a="$(value fork $G 4)" -v b="$(value odfork $G 4)" \
+		'BEGIN { printf "%.1f", a / b }')
+	v=$(awk -v r="$r" 'BEGIN { print (r >= 60 ? "met" : "missed (" \
+		sprintf("%.0f%%", 100 * (60 - r) / 60) " short)") }')
+	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)" \
+		"${r}x (medians: $fm / $om us); ${rmin}x (mins)" "$v"
+else
+	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)"
+fi
+lo=$(value odfork 67108864 5)
+hi=$(value odfork $((4 * G)) 5)
+if [ -n "$lo" ] && [ -n "$hi" ]; then
+	r=$(awk -v a="$hi" -v b="$lo" 'BEGIN { printf "%.2f", a / b }')
+	rmin=$(awk -v a="$(value odfork $((4 * G)) 4)" \
+		-v b="$(value odfork 67108864 4)" 'BEGIN { printf "%.2f", a / b }')
+	v=$(awk -v r="$r" 'BEGIN { print (r <= 1.5 ? "met" : "missed (" \
+		sprintf("%.0f%%", 100 * (r - 1.5) / 1.5) " over)") }')
+	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)" \
+		"${r}x (medians: $hi / $lo us); ${rmin}x (mins)" "$v"
+else
+	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)"
+fi
+
+# The plot: medians as lines, minimums as points, both axes logarithmic.
+awk -F, 'NR > 1 && $3 > 0 && $2 > 65536 {
+	print $1 "," $2 / 1048576 "," $4 "," $5
+}' "$CSV" > "$RES/fork-latency.dat"
+echo
+plot fork-latency <<GP
+set title 'fork latency by memory size (Fig. 7)'
+set xlabel 'memory (MiB)'
+set ylabel 'latency (us)'
+set logscale xy
+set key top left
+set grid
+p(m) = sprintf("< awk -F, '\$1 == \"%s\"' '$RES/fork-latency.dat'", m)
+plot p('fork') using 2:4 with linespoints lw 2 lc 1 title 'fork, median', \
+     p('fork') using 2:3 with points pt 2 lc 1 title 'fork, min', \
+     p('odfork') using 2:4 with linespoints lw 2 lc 2 title 'odfork, median', \
+     p('odfork') using 2:3 with points pt 2 lc 2 title 'odfork, min', \
+     p('fork-thp') using 2:4 with linespoints lw 2 dt 2 lc 3 title 'fork of THP memory, median', \
+     p('fork-thp') using 2:3 with points pt 2 lc 3 title 'fork of THP memory, min'
+GP
