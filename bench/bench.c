@@ -37,15 +37,21 @@ void bench_die(const char *fmt, ...)
 	exit(1);
 }
 
+/* One write per line: concurrent forkers share stderr. */
 void bench_note(const char *fmt, ...)
 {
+	char line[512];
 	va_list ap;
+	int len;
 
+	len = snprintf(line, sizeof(line), "%s: ", bench_prog);
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", bench_prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
 	va_end(ap);
+	len = strlen(line);
+	line[len++] = '\n';
+	if (write(STDERR_FILENO, line, len) < 0)
+		return;	/* nowhere to say so */
 }
 
 /* --- time and statistics ------------------------------------------------- */
