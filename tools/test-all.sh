@@ -3,8 +3,8 @@
 #
 # Build everything and run every test suite:
 #   1. the 'unit' suite on this machine (any kernel);
-#   2. the debug kernel of kernel/patches, booted in QEMU, running the
-#      'kernel' suite with a clean guest log required.
+#   2. the debug kernel of kernel/patches, booted in QEMU (4 vCPUs, 2 NUMA
+#      nodes), running the 'kernel' suite with a clean guest log required.
 # Run as root on Debian 12 from the repository root: tools/test-all.sh
 set -euo pipefail
 
@@ -33,7 +33,8 @@ kernel=$(kernel/build.sh debug)
 step "kernel suite in the VM"
 rm -f build/vm/out/testlog-*.json
 vm_rc=0
-kernel/vm-run.sh --kernel "$kernel" --timeout 2400 -- \
+kernel/vm-run.sh --kernel "$kernel" --timeout 2400 \
+	--smp 4 --numa 2 --mem 4G -- \
 	tests/vm-suite.sh "$build" kernel || vm_rc=$?
 
 step "summary"
