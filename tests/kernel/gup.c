@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -538,6 +539,89 @@ KT_TEST(test_vmsplice_parent_then_both_write)
 	fill(r, NT * PPT, 'W', 0);
 	expect_pipe_page(p[0], idx);
 	expect_pages(r, 0, NT * PPT, 'W');
+	return 0;
+}
+
+/*
+ * A reference taken before the fork, through a private table.  The parent
+ * unmaps its side, then the child writes everything: the child is the last
+ * holder and takes the tables back, and the pipe must still return the
+ * fork-time data, as after fork(), where the child's write copies the
+ * referenced page (the mm selftest cow: "vmsplice() before fork(), unmap
+ * in parent after fork()").
+ */
+KT_TEST(test_vmsplice_before_fork_parent_unmaps)
+{
+	size_t idx = PPT + 17;
+	unsigned char *r = region_map(NT, 'P');
+	struct peer pr;
+	struct snap s;
+	int p[2];
+
+	kt_sysctl_set(1);
+	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	splice_page(p[1], r + idx * PAGE);
+	snap_take(&s);
+	if (peer_fork(&pr) == 0) {
+		peer_expect(&pr, 'w');
+		fill(r, NT * PPT, 'C', 0);
+		expect_pages(r, 0, NT * PPT, 'C');
+		peer_send(&pr, 'k');
+		_exit(0);
+	}
+	expect_moved(&s, SHARED, NT);
+	close(p[1]);
+	snap_take(&s);
+	KT_EQ(munmap(r, NT * TABLE), 0);
+	expect_moved(&s, DROPPED, NT);
+	peer_send(&pr, 'w');
+	peer_expect(&pr, 'k');
+	peer_end(&pr);
+	expect_moved(&s, REUSED, NT);
+	expect_pipe_page(p[0], idx);
+	return 0;
+}
+
+/*
+ * The same reference, but the child exits untouched and the parent takes
+ * the tables back by writing: the referenced page is copied on write, as
+ * after fork(), so the pipe keeps the fork-time data.  Pages that nothing
+ * else references stay writable: the parent does not fault page by page.
+ */
+KT_TEST(test_vmsplice_before_fork_child_exits)
+{
+	size_t idx = 2 * PPT + 5;
+	unsigned char *r = region_map(NT, 'P');
+	struct rusage ru0, ru1;
+	struct peer pr;
+	struct snap s;
+	long faults;
+	int p[2];
+
+	kt_sysctl_set(1);
+	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	splice_page(p[1], r + idx * PAGE);
+	snap_take(&s);
+	if (peer_fork(&pr) == 0) {
+		peer_expect(&pr, 'q');
+		_exit(0);
+	}
+	expect_moved(&s, SHARED, NT);
+	close(p[1]);
+	peer_send(&pr, 'q');
+	peer_end(&pr);
+	snap_take(&s);
+	KT_EQ(getrusage(RUSAGE_SELF, &ru0), 0);
+	fill(r, NT * PPT, 'W', 0);
+	KT_EQ(getrusage(RUSAGE_SELF, &ru1), 0);
+	expect_moved(&s, REUSED, NT);
+	expect_still(&s, COPIED);
+	expect_pipe_page(p[0], idx);
+	expect_pages(r, 0, NT * PPT, 'W');
+	faults = ru1.ru_minflt - ru0.ru_minflt;
+	if (faults >= (long)(NT * PPT / 4))
+		kt_fail(__FILE__, __LINE__, "%ld faults writing %lu pages",
+			faults, NT * PPT);
 	return 0;
 }
 
@@ -1338,6 +1422,8 @@ int main(void)
 		cmocka_unit_test(test_process_vm_writev_child),
 		cmocka_unit_test(test_vmsplice_child_then_parent_writes),
 		cmocka_unit_test(test_vmsplice_parent_then_both_write),
+		cmocka_unit_test(test_vmsplice_before_fork_parent_unmaps),
+		cmocka_unit_test(test_vmsplice_before_fork_child_exits),
 		cmocka_unit_test(test_odirect_child),
 		cmocka_unit_test(test_odirect_parent),
 		cmocka_unit_test(test_uring_pinned_mm_fallback),
