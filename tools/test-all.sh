@@ -4,7 +4,10 @@
 # Build everything and run every test suite:
 #   1. the 'unit' suite on this machine (any kernel);
 #   2. the debug kernel of kernel/patches, booted in QEMU (4 vCPUs, 2 NUMA
-#      nodes), running the 'kernel' suite with a clean guest log required.
+#      nodes), running the 'kernel' suite with a clean guest log required;
+#   3. the kernel's own mm selftests (CI subset) in the VM at vm.odfork=0
+#      and 2: identical pass sets required (tests/selftests/run.sh --ci;
+#      without --ci it runs all of them, see tests/README.md).
 # Run as root on Debian 12 from the repository root: tools/test-all.sh
 set -euo pipefail
 
@@ -37,6 +40,10 @@ kernel/vm-run.sh --kernel "$kernel" --timeout 2400 \
 	--smp 4 --numa 2 --mem 4G -- \
 	tests/vm-suite.sh "$build" kernel || vm_rc=$?
 
+step "kernel mm selftests in the VM, vm.odfork=0 and 2 (CI subset)"
+st_rc=0
+tests/selftests/run.sh --ci --kernel "$kernel" || st_rc=$?
+
 step "summary"
 logs=("$top/build/testlog-unit.json")
 [ -f build/vm/out/testlog-kernel.json ] &&
@@ -45,6 +52,10 @@ sum_rc=0
 tests/summary.py "${logs[@]}" || sum_rc=$?
 if [ $vm_rc != 0 ]; then
 	echo "test-all.sh: the VM run failed (exit $vm_rc)" >&2
+	exit 1
+fi
+if [ $st_rc != 0 ]; then
+	echo "test-all.sh: the mm selftests failed (exit $st_rc)" >&2
 	exit 1
 fi
 exit $sum_rc
