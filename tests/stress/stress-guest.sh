@@ -60,10 +60,16 @@ setup_kernel() {
 		echo 1 > /proc/sys/kernel/numa_balancing
 	fi
 	# A memory cgroup that the swap step runs in, so that it swaps
-	# without pushing the whole guest into the OOM killer.
+	# without pushing the whole guest into reclaim.  memory.high, not
+	# memory.max: above it the group is reclaimed (to swap) and
+	# throttled, never OOM-killed.  Reclaim leaves pages of shared
+	# tables resident (README, limits), and the swap stressor's swapoff
+	# brings its pages back in: under a hard limit that is an OOM kill.
 	echo +memory > /sys/fs/cgroup/cgroup.subtree_control
 	mkdir -p $cg
-	echo 160M > $cg/memory.max
+	echo 96M > $cg/memory.high
+	# Steps run as "nobody" write their logs here and in $scratch.
+	chmod 1777 $work $scratch
 }
 
 # vmstat_get FILE NAME: value of NAME in a saved copy of /proc/vmstat.
@@ -71,22 +77,25 @@ vmstat_get() {
 	awk -v n="$2" '$1 == n { print $2 }' "$1"
 }
 
-# run_step NAME CGROUP STRESS-NG-ARGS...: one stress-ng run, bounded by
-# --timeout, with its counters, log and YAML kept under $work.
+# run_step NAME HOW STRESS-NG-ARGS...: one stress-ng run, bounded by
+# --timeout, with its counters, log and YAML kept under $work.  HOW: "-",
+# "cg" (in the memory cgroup) or "nobody" (without root's capabilities).
 run_step() {
 	name=$1
-	group=$2
+	how=$2
 	shift 2
 	cp /proc/vmstat $work/$name.vmstat-before
 	t0=$(date +%s.%N)
 	rc=0
 	procs=/dev/null
-	if [ "$group" = cg ]; then
-		procs=$cg/cgroup.procs
-	fi
+	user=
+	case $how in
+	cg) procs=$cg/cgroup.procs ;;
+	nobody) user="setpriv --reuid=65534 --regid=65534 --clear-groups" ;;
+	esac
 	# The inner shell moves itself into the cgroup, then becomes stress-ng.
 	(cd $scratch && exec sh -c 'echo $$ > "$0" && exec "$@"' $procs \
-		stress-ng --verify --metrics --timeout "${secs}s" \
+		$user stress-ng --verify --metrics --timeout "${secs}s" \
 		--temp-path $scratch --yaml $work/$name.yaml \
 		--log-file $work/$name.log "$@") > $work/$name.out 2>&1 || rc=$?
 	t1=$(date +%s.%N)
@@ -144,7 +153,11 @@ step_args() {
 	vm) echo - --vm 4 --vm-bytes $big --vm-method all ;;
 	mmap) echo - --mmap 4 --mmap-bytes $big ;;
 	mremap) echo - --mremap 4 --mremap-bytes $big ;;
-	madvise) echo - --madvise 4 ;;
+	# As nobody: as root the madvise stressor injects memory failures
+	# (MADV_HWPOISON, MADV_SOFT_OFFLINE) that kill its own workers at
+	# random, at vm.odfork=0 too.  tests/kernel/hwpoison.c covers
+	# memory failure in shared tables.
+	madvise) echo nobody --madvise 4 ;;
 	mprotect) echo - --mprotect 4 ;;
 	userfaultfd) echo - --userfaultfd 2 --userfaultfd-bytes $small ;;
 	vm-rw) echo - --vm-rw 2 --vm-rw-bytes $small ;;
@@ -155,12 +168,12 @@ step_args() {
 	# the ranges they share with their parent.
 	ksm) echo - --vm 2 --vm-bytes $small --vm-keep \
 		--vm-madvise mergeable --fork 2 --fork-vm ;;
-	# In a memory cgroup smaller than the clone parents' 2 x 128 MiB:
-	# their pages go to swap between clones, so clones share tables
-	# with swap entries; the swap stressor's files get a higher swap
-	# priority than zram0 while they are on, and its swapoff walks
-	# every mm, shared tables included.
-	swap) echo cg --swap 1 --clone 2 ;;
+	# In a memory cgroup whose memory.high (96 MiB) is below the clone
+	# parent's 128 MiB: its pages go to swap between clones, so clones
+	# share tables with swap entries; the swap stressor's files get a
+	# higher swap priority than zram0 while they are on, and its
+	# swapoff walks every mm, shared tables included.
+	swap) echo cg --swap 1 --clone 1 ;;
 	*) return 1 ;;
 	esac
 }
