@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * Helpers shared by the micro-benchmarks; see bench.h.
+ * Helpers shared by the benchmark programs; see bench.h.
  */
 #include <ctype.h>
 #include <errno.h>

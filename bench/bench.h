@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * Helpers shared by the micro-benchmarks (fork-latency, fault-cost,
- * total-cost, concurrent-fork): the two ways to fork, memory that can be
- * shared, /proc readers, statistics and command-line parsing.
+ * total-cost, concurrent-fork) and sqlite/sqlite-harness: the two ways to
+ * fork, memory that can be shared, /proc readers, statistics and
+ * command-line parsing.
  *
  * Errors in these helpers are fatal: they print "PROG: message" and exit 1,
  * so that a benchmark never reports a number it did not measure.

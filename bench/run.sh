@@ -7,7 +7,8 @@
 #
 #   bench/run.sh [options]
 #     --quick          the quick variant of each step, and only the steps
-#                      marked for it (a few minutes: tools/demo.sh)
+#                      marked for it (sizes up to 1 GiB, Redis small: a
+#                      few minutes, tools/demo.sh)
 #     --only LIST      these steps, comma separated (see --list)
 #     --list           list the steps and exit
 #     --sizes LIST     fork-latency sizes (default 64M,256M,1G,2G,4G)
@@ -19,7 +20,7 @@
 #                      RESULTS.md in --results DIR when that is given)
 #     --vmdir DIR      serial log and guest share (default: build/vm/bench)
 #     --mem SIZE       guest memory (default: what the steps ask for)
-#     --timeout SEC    the whole VM run (default: 3600)
+#     --timeout SEC    the whole VM run (default: what the steps ask for)
 #     --verbose        show the whole serial console, not only the run
 #
 # Exit status: 0; 1 when the VM run or a step failed (the report is
@@ -30,8 +31,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 steps_dir=$here/steps
-# The micro-benchmarks first, in this order; other steps after them.
-order="fork-latency fault-cost total-cost concurrent-fork"
+# The micro-benchmarks first, then the workloads, in this order; other
+# steps after them.
+order="fork-latency fault-cost total-cost concurrent-fork redis afl sqlite"
 quick=0
 only=
 sizes=
@@ -42,14 +44,14 @@ results=
 report=
 vmdir=$top/build/vm/bench
 mem=
-timeout=3600
+timeout=
 verbose=0
 args="$*"
 
 die() { echo "run.sh: error: $1" >&2; exit "${2:-1}"; }
 
 usage() {
-	sed -n '8,24p' "$0" >&2
+	sed -n '8,25p' "$0" >&2
 	exit 2
 }
 
@@ -75,7 +77,7 @@ parse_args() {
 	esac
 	[ -z "$runs" ] || [ "$runs" -ge 5 ] || die "--runs must be at least 5" 2
 	case $timeout in
-	''|*[!0-9]*) die "bad --timeout '$timeout'" 2 ;;
+	*[!0-9]*) die "bad --timeout '$timeout'" 2 ;;
 	esac
 	if [ -z "$report" ]; then
 		if [ -z "$results" ]; then
@@ -185,12 +187,47 @@ guest_mem() {
 	echo "${max}M"
 }
 
+# The VM run's time limit: --timeout, or 300 s for the boot and the rest
+# plus what each step asks for ("# bench-timeout-s: QUICK FULL"; 600 s
+# when it does not say).
+vm_timeout() {
+	local s t sum=300
+
+	if [ -n "$timeout" ]; then
+		echo "$timeout"
+		return
+	fi
+	for s in $steps; do
+		t=$(step_field "$s" timeout-s | awk -v q=$quick \
+			'{ print q ? $1 : $2 }')
+		sum=$((sum + ${t:-600}))
+	done
+	echo $sum
+}
+
 # --- the run -------------------------------------------------------------
 
+# Build what the steps use ("# bench-build: TARGET...", meson targets).  A
+# target this configuration lacks (afl++ or libsqlite3-dev was missing
+# when it was set up) is left out: its step skips in the guest.
 build_userspace() {
+	local s t targets=
+
 	[ -f "$build/build.ninja" ] || meson setup "$build" "$top" >&2
-	ninja -C "$build" bench/fork-latency bench/fault-cost \
-		bench/total-cost bench/concurrent-fork >&2
+	ninja -C "$build" build.ninja >&2
+	for s in $steps; do
+		for t in $(step_field "$s" build); do
+			if ninja -C "$build" -t query "$t" >/dev/null 2>&1; then
+				targets="$targets $t"
+			else
+				echo "run.sh: $s: $build has no $t" \
+				     "(tools/install-deps.sh, then reconfigure):" \
+				     "the step will skip" >&2
+			fi
+		done
+	done
+	# shellcheck disable=SC2086
+	[ -z "$targets" ] || ninja -C "$build" $targets >&2
 	build=$(cd "$build" && pwd)
 }
 
@@ -215,7 +252,7 @@ guest_command() {
 		echo "vm.odfork: \$(cat /proc/sys/vm/odfork)"
 	} > $res/guest-info.txt
 	i=0
-	for step in $(echo "$steps"); do
+	for step in $steps; do
 		i=\$((i + 1))
 		echo "bench: step \$i of $nr_steps: \$step"
 		mkdir -p /tmp/bench/\$step
@@ -247,9 +284,11 @@ run_vm() {
 	mkdir -p "$share"
 	rm -rf "$share/results"
 	echo "run.sh: $kernel, steps: $(echo $steps), guest memory" \
-		"$(guest_mem), log $vmdir/serial.log" >&2
+		"$(guest_mem), time limit $(vm_timeout) s," \
+		"log $vmdir/serial.log" >&2
 	"$top/kernel/vm-run.sh" --kernel "$kernel" --mem "$(guest_mem)" \
-		--out "$share" --log "$vmdir/serial.log" --timeout "$timeout" \
+		--out "$share" --log "$vmdir/serial.log" \
+		--timeout "$(vm_timeout)" \
 		-- "$(guest_command)" | show_console >&2 || rc=$?
 	case $rc in
 	0) ;;
@@ -289,7 +328,7 @@ collect() {
 
 	mkdir -p "$results"
 	for s in $steps; do
-		rm -f "$results/$s".*
+		rm -f "$results/$s".* "$results/$s"-*
 	done
 	cp "$vmdir"/share/results/* "$results/"
 }
@@ -300,6 +339,8 @@ main() {
 	parse_args "$@"
 	steps=$(select_steps) || exit
 	[ -n "$steps" ] || die "no steps selected" 2
+	# One line: the guest's command lists them.
+	steps=$(echo $steps)
 	nr_steps=$(echo $steps | wc -w)
 	cd "$top"
 	build_userspace

@@ -4,13 +4,15 @@
 # The main job: build libodfork, the benchmarks and the bench kernel (the
 # series without debug options), boot it in QEMU and measure fork() against
 # odfork(): latency by memory size up to 1 GiB, the cost of the faults that
-# follow, and fork + accesses, in a few minutes; then print the report.
-# Run as root on Debian 12 from the repository root:
+# follow, fork + accesses, and Redis BGSAVE on a small dataset (about
+# 110 MiB), in a few minutes; then print the report.  Run as root on
+# Debian 12 from the repository root:
 #
 #   tools/demo.sh [--full] [--kernel BZIMAGE] [--build DIR]
 #     --full            every benchmark at full size (64 MiB to 4 GiB, 1 GiB
-#                       total cost, 3 concurrent forkers; about half an
-#                       hour in TCG)
+#                       total cost, 3 concurrent forkers, Redis with about
+#                       1 GiB, AFL++ over a 512 MiB state, SQLite with a
+#                       1 GiB database; a few hours in TCG)
 #     --kernel BZIMAGE  use this bench kernel instead of building one
 #     --build DIR       meson build directory (default: build/meson)
 #
@@ -24,7 +26,7 @@ kernel=
 variant=--quick
 
 usage() {
-	sed -n '10,15p' "$0" >&2
+	sed -n '11,18p' "$0" >&2
 	exit 2
 }
 

@@ -16,7 +16,7 @@ pkgs=(
 	kmod rsync patch git
 	# the VM
 	qemu-system-x86 busybox-static
-	# bench/redis, bench/afl, bench/sqlite (workloads in the guest)
+	# bench/steps redis, afl, sqlite (workloads in the guest)
 	redis-server redis-tools afl++ libsqlite3-dev
 	# tests/stress (stress-ng in the guest, ext4 scratch on zram)
 	stress-ng e2fsprogs

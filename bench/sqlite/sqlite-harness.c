@@ -17,8 +17,9 @@
  * parent never sees the child's changes, and checks at the end that its
  * database is as it was.
  *
- * Both modes enter the kernel through syscall(2), as in fork-latency:
- * fork is syscall(SYS_fork), odfork syscall(__NR_odfork, 0).  Per test and
+ * Both modes enter the kernel through syscall(2), as in the
+ * micro-benchmarks (bench_fork(), bench.h): fork is syscall(SYS_fork),
+ * odfork syscall(__NR_odfork, 0).  Per test and
  * mode it records the fork time (just before the call to its return in
  * the parent) and the total time (just before the call to waitpid()'s
  * return: the child's work and its exit, page tables torn down included).
@@ -38,7 +39,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,23 +49,13 @@
 
 #include <sqlite3.h>
 
-#include "syscall.h"	/* __NR_odfork, from lib/ */
+#include "bench.h"
 
 #define PROG		"sqlite-harness"
 #define DEFAULT_MIB	256
 #define DEFAULT_TESTS	30
 #define MAX_TESTS	100000
 #define ROW_BYTES	270	/* a row and its index entry, about */
-#define EXIT_USAGE	2
-#define EXIT_NO_ODFORK	3
-
-enum mode {
-	MODE_FORK,
-	MODE_ODFORK,
-	NR_MODES,
-};
-
-static const char *const mode_name[NR_MODES] = { "fork", "odfork" };
 
 enum kind {
 	KIND_QUERY,
@@ -94,29 +84,6 @@ struct times {
 
 static sqlite3 *db;
 static long long nr_rows;
-static char odfork_missing[128];	/* why odfork(2) is unavailable */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 /* --- the database -------------------------------------------------------- */
 
@@ -125,7 +92,7 @@ static void exec_sql(const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die("%s: %s", sql, err ? err : sqlite3_errmsg(db));
+		bench_die("%s: %s", sql, err ? err : sqlite3_errmsg(db));
 }
 
 /* Run SQL with up to two integer parameters; the first column of the
@@ -137,7 +104,7 @@ static long long query_int(const char *sql, long long a, long long b)
 	int rc;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		die("%s: %s", sql, sqlite3_errmsg(db));
+		bench_die("%s: %s", sql, sqlite3_errmsg(db));
 	if (sqlite3_bind_parameter_count(st) >= 1)
 		sqlite3_bind_int64(st, 1, a);
 	if (sqlite3_bind_parameter_count(st) >= 2)
@@ -146,18 +113,19 @@ static long long query_int(const char *sql, long long a, long long b)
 	if (rc == SQLITE_ROW)
 		ret = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
-		die("%s: %s", sql, sqlite3_errmsg(db));
+		bench_die("%s: %s", sql, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return ret;
 }
 
 static void db_build(long mib)
 {
-	double start = now_us();
+	struct timespec start, end;
 	char sql[512];
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
-		die("sqlite3_open: %s", sqlite3_errmsg(db));
+		bench_die("sqlite3_open: %s", sqlite3_errmsg(db));
 	nr_rows = ((long long)mib << 20) / ROW_BYTES;
 	exec_sql("PRAGMA page_size = 4096");
 	exec_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, "
@@ -172,9 +140,10 @@ static void db_build(long mib)
 	exec_sql(sql);
 	exec_sql("CREATE INDEX t_k ON t (k)");
 	exec_sql("COMMIT");
-	fprintf(stderr, PROG ": %lld rows, %.1f MiB in SQLite, built in "
-		"%.1f s\n", nr_rows, sqlite3_memory_used() / 1048576.0,
-		(now_us() - start) / 1e6);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	bench_note("%lld rows, %.1f MiB in SQLite, built in %.1f s", nr_rows,
+		   sqlite3_memory_used() / 1048576.0,
+		   bench_us(&start, &end) / 1e6);
 }
 
 /* A checksum of the whole table, to see that the parent's never changes. */
@@ -215,97 +184,34 @@ static int test_run(int i)
 	}
 }
 
-static long do_fork(enum mode mode)
-{
-	if (mode == MODE_FORK)
-		return syscall(SYS_fork);
-#ifdef __NR_odfork
-	return syscall(__NR_odfork, 0UL);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-/* See fork-latency.c: odfork(2) must reject unknown flags with EINVAL. */
-static void probe_odfork(void)
-{
-#ifdef __NR_odfork
-	long ret = syscall(__NR_odfork, (unsigned long)~0u);
-	int err = errno;
-
-	if (ret == 0)
-		_exit(0);
-	if (ret > 0) {
-		waitpid(ret, NULL, 0);
-		snprintf(odfork_missing, sizeof(odfork_missing),
-			 "syscall %d is not odfork(2)", __NR_odfork);
-	} else if (err != EINVAL) {
-		snprintf(odfork_missing, sizeof(odfork_missing),
-			 "syscall %d: %s", __NR_odfork, strerror(err));
-	}
-#else
-	snprintf(odfork_missing, sizeof(odfork_missing),
-		 "odfork(2) is not wired up on this architecture");
-#endif
-}
-
 /* Test i in a child of the mode; records its times. */
-static void test_fork(int i, enum mode mode, struct times *t)
+static void test_fork(int i, enum bench_mode mode, struct times *t)
 {
-	double start, forked;
+	struct timespec start, forked, end;
 	int status;
 	long pid;
 
 	fflush(NULL);
-	start = now_us();
-	pid = do_fork(mode);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pid = bench_fork(mode);
 	if (pid == 0)
 		_exit(test_run(i));
-	forked = now_us();
+	clock_gettime(CLOCK_MONOTONIC, &forked);
 	if (pid < 0)
-		die("%s: %s", mode_name[mode], strerror(errno));
+		bench_die("%s: %s", bench_mode_name[mode], strerror(errno));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
-	t->total_us[t->n] = now_us() - start;
-	t->fork_us[t->n++] = forked - start;
+			bench_die("waitpid: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	t->total_us[t->n] = bench_us(&start, &end);
+	t->fork_us[t->n++] = bench_us(&start, &forked);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		die("test %d (%s) failed in its %s child (status %#x)", i,
-		    kind_name[i % NR_KINDS], mode_name[mode], status);
+		bench_die("test %d (%s) failed in its %s child (status %#x)",
+			  i, kind_name[i % NR_KINDS], bench_mode_name[mode],
+			  status);
 }
 
 /* --- measuring and reporting --------------------------------------------- */
-
-static long long tables_shared(void)
-{
-	long long val, ret = -1;
-	char name[64];
-	FILE *f;
-
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", name, &val) == 2)
-		if (!strcmp(name, "odfork_tables_shared"))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts v. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void fmt_shared(const struct times *t, char *buf, size_t len)
 {
@@ -317,32 +223,36 @@ static void fmt_shared(const struct times *t, char *buf, size_t len)
 		snprintf(buf, len, "%.1f", (double)t->shared / t->n);
 }
 
-static void report(const struct opts *o, enum mode m, struct times *t)
+static void report(const struct opts *o, enum bench_mode m,
+		   struct times *t)
 {
-	double sum = 0, fmed, tmed;
+	const char *name = bench_mode_name[m];
+	struct bench_stats fork, total;
 	char shared[32];
+	double sum = 0;
 	int i;
 
 	fmt_shared(t, shared, sizeof(shared));
 	if (!t->n) {
-		fprintf(o->table, "%-7s unavailable (%s)\n", mode_name[m],
-			odfork_missing);
+		fprintf(o->table, "%-7s unavailable (%s)\n", name,
+			bench_odfork_missing());
 		if (o->summary)
-			fprintf(o->summary, "%s,0,%lld,,,,,,%s\n",
-				mode_name[m], sqlite3_memory_used(), shared);
+			fprintf(o->summary, "%s,0,%lld,,,,,,%s\n", name,
+				sqlite3_memory_used(), shared);
 		return;
 	}
 	for (i = 0; i < t->n; i++)
 		sum += t->total_us[i];
-	fmed = median(t->fork_us, t->n);
-	tmed = median(t->total_us, t->n);
+	bench_stats(t->fork_us, t->n, &fork);
+	bench_stats(t->total_us, t->n, &total);
 	fprintf(o->table, "%-7s %5d %12.1f %12.1f %12.1f %12.1f %10.1f  %s\n",
-		mode_name[m], t->n, t->fork_us[0], fmed, t->total_us[0], tmed,
+		name, t->n, fork.min, fork.median, total.min, total.median,
 		sum / 1e3, shared);
 	if (o->summary)
 		fprintf(o->summary, "%s,%d,%lld,%.1f,%.1f,%.1f,%.1f,%.1f,%s\n",
-			mode_name[m], t->n, sqlite3_memory_used(), t->fork_us[0],
-			fmed, t->total_us[0], tmed, sum / 1e3, shared);
+			name, t->n, sqlite3_memory_used(), fork.min,
+			fork.median, total.min, total.median, sum / 1e3,
+			shared);
 }
 
 static void run_tests(const struct opts *o, struct times *t)
@@ -351,17 +261,17 @@ static void run_tests(const struct opts *o, struct times *t)
 	int m, i;
 
 	fprintf(o->csv, "mode,test,kind,fork_us,total_us\n");
-	for (m = 0; m < NR_MODES; m++) {
-		if (m == MODE_ODFORK && odfork_missing[0])
+	for (m = 0; m < BENCH_NR_MODES; m++) {
+		if (m == BENCH_ODFORK && bench_odfork_missing())
 			continue;
-		before = tables_shared();
+		before = bench_vmstat("odfork_tables_shared");
 		for (i = 0; i < o->tests; i++) {
 			test_fork(i, m, &t[m]);
-			fprintf(o->csv, "%s,%d,%s,%.1f,%.1f\n", mode_name[m], i,
-				kind_name[i % NR_KINDS], t[m].fork_us[i],
-				t[m].total_us[i]);
+			fprintf(o->csv, "%s,%d,%s,%.1f,%.1f\n",
+				bench_mode_name[m], i, kind_name[i % NR_KINDS],
+				t[m].fork_us[i], t[m].total_us[i]);
 		}
-		after = tables_shared();
+		after = bench_vmstat("odfork_tables_shared");
 		t[m].shared = before < 0 || after < 0 ? -1 : after - before;
 	}
 	fflush(o->csv);
@@ -390,20 +300,8 @@ static FILE *open_out(const char *path)
 	FILE *f = fopen(path, "w");
 
 	if (!f)
-		die("%s: %s", path, strerror(errno));
+		bench_die("%s: %s", path, strerror(errno));
 	return f;
-}
-
-static long parse_num(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > max)
-		return -1;
-	return v;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -423,10 +321,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "m:n:o:s:trh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			o->mib = parse_num(optarg, 1L << 20);
+			o->mib = bench_parse_int(optarg, 1, 1L << 20);
 			break;
 		case 'n':
-			o->tests = parse_num(optarg, MAX_TESTS);
+			o->tests = bench_parse_int(optarg, 1, MAX_TESTS);
 			break;
 		case 'o':
 			o->csv = open_out(optarg);
@@ -445,13 +343,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			exit(0);
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return BENCH_EXIT_USAGE;
 		}
 	}
 	if (o->mib < 1 || o->tests < 1 || optind < argc) {
 		fprintf(stderr, PROG ": bad --mib, --tests or argument\n");
 		usage(stderr);
-		return EXIT_USAGE;
+		return BENCH_EXIT_USAGE;
 	}
 	if (!o->csv)
 		o->csv = o->table == stdout ? NULL : stdout;
@@ -462,37 +360,37 @@ int main(int argc, char **argv)
 {
 	struct opts o = { DEFAULT_MIB, DEFAULT_TESTS, NULL, NULL, stderr,
 			  false };
-	struct times t[NR_MODES];
+	struct times t[BENCH_NR_MODES];
+	const char *missing;
 	long long sum;
 	FILE *devnull = NULL;
 	int m, rc;
 
+	bench_prog = PROG;
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
 	if (!o.csv)
 		o.csv = devnull = open_out("/dev/null");
-	probe_odfork();
-	if (odfork_missing[0] && o.require_odfork) {
-		fprintf(stderr, PROG ": odfork unavailable: %s\n",
-			odfork_missing);
-		return EXIT_NO_ODFORK;
+	missing = bench_odfork_missing();
+	if (missing && o.require_odfork) {
+		fprintf(stderr, PROG ": odfork unavailable: %s\n", missing);
+		return BENCH_EXIT_NO_ODFORK;
 	}
 	memset(t, 0, sizeof(t));
-	for (m = 0; m < NR_MODES; m++) {
+	for (m = 0; m < BENCH_NR_MODES; m++) {
 		t[m].fork_us = calloc(o.tests, sizeof(double));
 		t[m].total_us = calloc(o.tests, sizeof(double));
 		if (!t[m].fork_us || !t[m].total_us)
-			die("out of memory");
+			bench_die("out of memory");
 	}
 	db_build(o.mib);
 	sum = db_checksum();
 	fprintf(o.table, PROG ": %d tests per mode, odfork: %s%s\n", o.tests,
-		odfork_missing[0] ? "unavailable: " : "available",
-		odfork_missing);
+		missing ? "unavailable: " : "available", missing ? missing : "");
 	run_tests(&o, t);
 	if (db_checksum() != sum)
-		die("the parent's database changed: a child's changes leaked");
+		bench_die("the parent's database changed: a child's changes leaked");
 	fprintf(o.table, "%-7s %5s %12s %12s %12s %12s %10s  %s\n", "mode",
 		"tests", "fork min us", "fork med us", "total min us",
 		"total med us", "total ms", "tables shared/fork");
@@ -500,10 +398,10 @@ int main(int argc, char **argv)
 		fprintf(o.summary, "mode,tests,db_bytes,fork_min_us,"
 			"fork_median_us,total_min_us,total_median_us,total_ms,"
 			"tables_shared_per_fork\n");
-	for (m = 0; m < NR_MODES; m++)
+	for (m = 0; m < BENCH_NR_MODES; m++)
 		report(&o, m, &t[m]);
 	if (o.summary && fclose(o.summary))
-		die("summary: %s", strerror(errno));
+		bench_die("summary: %s", strerror(errno));
 	if (devnull)
 		fclose(devnull);
 	sqlite3_close(db);

@@ -7,6 +7,8 @@
 # bench-title: 3 processes of 1 GiB forking at once, fork vs odfork
 # bench-quick: no
 # bench-mem-mib: 3072 5120
+# bench-timeout-s: 300 600
+# bench-build: bench/concurrent-fork
 set -e
 
 if [ "$BENCH_QUICK" = 1 ]; then

@@ -7,6 +7,8 @@
 # bench-title: the first access after fork and odfork: COW, table copy, reuse, read (Table 1)
 # bench-quick: yes
 # bench-mem-mib: 3072 3072
+# bench-timeout-s: 300 600
+# bench-build: bench/fault-cost
 set -e
 
 if [ "$BENCH_QUICK" = 1 ]; then

@@ -7,6 +7,8 @@
 # bench-title: fork vs odfork latency by memory size, fork of THP memory as a reference (Fig. 7)
 # bench-quick: yes
 # bench-mem-mib: 3072 6144
+# bench-timeout-s: 300 1200
+# bench-build: bench/fork-latency
 set -e
 
 if [ "$BENCH_QUICK" = 1 ]; then

@@ -51,3 +51,24 @@ function cell(v) { return v == "" ? "-" : v }
 function ratio(a, b) {
 	return (a == "" || b == "" || b + 0 == 0) ? "" : sprintf("%.2f", a / b)
 }'
+
+# step_info STEP KEY: a value of RES/STEP-info.txt (the parameters and
+# versions a workload step records, see guest-lib.sh).
+step_info() {
+	sed -n "s/^$2: //p" "$RES/$1-info.txt" 2>/dev/null | head -n 1
+}
+
+# checks STEP: the list of RES/STEP-checks.txt, under whether all passed.
+checks() {
+	if [ ! -s "$RES/$1-checks.txt" ]; then
+		echo "**No checks were recorded.**"
+		return
+	fi
+	if grep -q '^FAIL' "$RES/$1-checks.txt"; then
+		echo "**Checks failed:**"
+	else
+		echo "Checks (all passed):"
+	fi
+	echo
+	sed 's/^/- /' "$RES/$1-checks.txt"
+}

@@ -7,6 +7,8 @@
 # bench-title: fork + the child accessing X% of 1 GiB, five read/write mixes (Fig. 8)
 # bench-quick: yes
 # bench-mem-mib: 3072 4096
+# bench-timeout-s: 300 1200
+# bench-build: bench/total-cost
 set -e
 
 if [ "$BENCH_QUICK" = 1 ]; then

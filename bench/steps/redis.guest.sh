@@ -1,23 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
-# The guest half of the Redis benchmark (bench/redis/run.sh boots the VM and
-# runs this as root, with vm.odfork available).  It starts an unmodified
-# redis-server on a Unix socket, fills it with KEYS keys of VALUE bytes,
-# then SAVES times for each mode, "plain" and "odfork", alternating (plain
-# first in odd rounds, odfork first in even ones, so that a drift in the
-# machine's load hits both alike): sets the mode of the server with
-# "odfork-run --pid PID --mode process" (or "off") and BGSAVEs twice:
-# "idle", with nothing else running (the fork time of the mode), and
-# "load", under a GET/SET load (redis-benchmark runs of CHUNK requests
-# each, from 1 s before BGSAVE until the save is over or for LOAD seconds,
-# whichever comes first).  After each save it checks the RDB with
-# redis-check-rdb and removes it.
+# Step of bench/run.sh, in the guest: Redis BGSAVE with fork and with
+# on-demand fork.  Starts Debian's redis-server, unmodified, on a Unix
+# socket, fills it with KEYS keys of VSIZE bytes, then SAVES rounds, each
+# with both modes, "plain" and "odfork", alternating (plain first in odd
+# rounds, odfork first in even ones, so that a drift of the host's load
+# hits both alike): sets the mode of the server with "odfork-run --pid PID
+# --mode process" (or "off") and BGSAVEs twice: "idle", with nothing else
+# running (the fork time of the mode), and "load", under a GET/SET load
+# (redis-benchmark runs of CHUNK requests each, from 1 s before BGSAVE
+# until the save is over or for LOAD_S seconds, whichever comes first).
+# Every RDB is checked with redis-check-rdb, then removed.  Environment:
+# see bench/README.md ("Steps").
+# bench-title: Redis BGSAVE: latest_fork_usec and GET/SET latency percentiles, plain vs odfork-run
+# bench-quick: yes
+# bench-mem-mib: 3072 4096
+# bench-timeout-s: 900 3600
+# bench-build: tools/odfork-run/odfork-run
 #
-#   guest.sh --out DIR --odfork-run PATH [--keys N] [--value-size N]
-#            [--saves N] [--chunk N] [--clients N] [--load-seconds LOAD]
-#
-# Writes into DIR:
+# Writes into BENCH_OUT:
 #   redis.csv          one row per BGSAVE (load: idle or load):
 #                      mode,save,load,keys,used_memory_bytes,latest_fork_usec,
 #                      bgsave_ms,cow_bytes,rdb_bytes,rdb_check,odfork_forks,
@@ -27,73 +29,31 @@
 #                      mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,
 #                      p99_99_ms,max_ms
 #   redis-buckets.csv  the merged latency distributions (mode,op,ms,count)
-#   redis-checks.txt   what was verified, one "PASS ..."/"FAIL ..." a line
+#   redis-checks.txt   what was verified (guest-lib.sh)
+#   redis-info.txt     the parameters and redis-server's version
 # Exit status: 0, 1 when a check failed (the results are written anyway),
-# 2 on a bad command line.
-#
-# Everything redis-server writes (its directory, log and RDB) is on the
-# guest's tmpfs: a process that ever wrote to a file on the 9p share has
-# pinned pages and forks classically from then on (odfork(7)).  The results
-# are written to tmpfs too and copied to DIR at the end.
+# 77 without redis-server and its tools.
 
-set -u
+STEP=redis
+. "$(dirname "$0")/guest-lib.sh"
 
-out=
-odfork_run=
-keys=1000000
+if [ "$BENCH_QUICK" = 1 ]; then
+	keys=100000	# about 110 MiB
+	saves=3
+	chunk=5000
+	load_s=8
+else
+	keys=1000000	# about 1.1 GiB
+	saves=5
+	chunk=20000
+	load_s=15
+fi
 vsize=1000
-saves=5
-chunk=20000
 clients=50
-load_s=15
-tmp=/tmp/redis-bench
-
-die() { echo "redis guest: error: $*" >&2; exit 2; }
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out) out=$2; shift 2 ;;
-	--odfork-run) odfork_run=$2; shift 2 ;;
-	--keys) keys=$2; shift 2 ;;
-	--value-size) vsize=$2; shift 2 ;;
-	--saves) saves=$2; shift 2 ;;
-	--chunk) chunk=$2; shift 2 ;;
-	--clients) clients=$2; shift 2 ;;
-	--load-seconds) load_s=$2; shift 2 ;;
-	*) die "unknown argument '$1'" ;;
-	esac
-done
-[ -n "$out" ] && [ -d "$out" ] || die "--out DIR is needed"
-[ -x "$odfork_run" ] || die "--odfork-run PATH is needed"
-for n in "$keys" "$vsize" "$saves" "$chunk" "$clients" "$load_s"; do
-	case $n in
-	''|*[!0-9]*) die "bad number '$n'" ;;
-	esac
-done
-
-rm -rf "$tmp"
-mkdir -p "$tmp"
-checks=$tmp/redis-checks.txt
-: >"$checks"
-failed=0
-
-log() { echo "redis guest: $*" >&2; }
-
-check() {	# check STATUS MESSAGE...: PASS when STATUS is 0
-	st=$1
-	shift
-	if [ "$st" = 0 ]; then
-		echo "PASS $*" >>"$checks"
-	else
-		echo "FAIL $*" >>"$checks"
-		log "FAIL $*"
-		failed=1
-	fi
-}
+tmp=$BENCH_TMP
+odfork_run=$BENCH_BUILD/tools/odfork-run/odfork-run
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 
 cli() { redis-cli -s "$sock" "$@"; }
 
@@ -255,7 +215,7 @@ snapshot() {	# snapshot MODE N idle|load
 	if [ -n "$loader" ]; then
 		! grep -q -E '^exit |Error|ERR' "$tmp"/load/*.out
 		check $? "$1: the load during BGSAVE $2 ran without errors"
-		buckets "$1" "$tmp"/load/*.out >>"$tmp/buckets.csv"
+		buckets "$1" "$tmp"/load/*.out >>"$tmp/redis-buckets.csv"
 		throughput "$1" "$tmp"/load/*.out >>"$tmp/throughput.csv"
 	fi
 	if redis-check-rdb "$dir/dump.rdb" >"$tmp/check.out" 2>&1 &&
@@ -293,7 +253,7 @@ check_sharing() {
 # bucket bound with at least that fraction of the requests at or below it.
 latency_csv() {
 	echo "mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,p99_99_ms,max_ms"
-	sort -t, -k1,1 -k2,2 -k3,3g "$tmp/buckets.csv" | awk -F, '
+	sort -t, -k1,1 -k2,2 -k3,3g "$tmp/redis-buckets.csv" | awk -F, '
 	BEGIN { p[1] = 0.5; p[2] = 0.99; p[3] = 0.999; p[4] = 0.9999 }
 	FILENAME == ARGV[1] { req[$1 "," $2] += $3; sec[$1 "," $2] += $4; next }
 	FILENAME == ARGV[2] { total[$1 "," $2] += $4; next }
@@ -317,16 +277,25 @@ latency_csv() {
 			pv[np++] = $3
 	}
 	END { flush() }
-	' "$tmp/throughput.csv" "$tmp/buckets.csv" -
+	' "$tmp/throughput.csv" "$tmp/redis-buckets.csv" -
 }
 
 main() {
-	echo 1 >/proc/sys/vm/odfork
+	need redis-server redis-cli redis-benchmark redis-check-rdb
+	overcommit=$(cat /proc/sys/vm/overcommit_memory)
 	echo 1 >/proc/sys/vm/overcommit_memory
+	record redis-server "$(redis-server --version |
+		sed 's/ sha=.*//;s/Redis server v=//')"
+	record keys "$keys"
+	record value_size "$vsize"
+	record saves "$saves"
+	record chunk "$chunk"
+	record clients "$clients"
+	record load_seconds "$load_s"
 	echo "mode,save,load,keys,used_memory_bytes,latest_fork_usec,bgsave_ms,$(
 	     )cow_bytes,rdb_bytes,rdb_check,odfork_forks,tables_shared,$(
 	     )tables_copied" >"$tmp/redis.csv"
-	: >"$tmp/buckets.csv"
+	: >"$tmp/redis-buckets.csv"
 	: >"$tmp/throughput.csv"
 	log "$keys keys of $vsize bytes, $saves BGSAVEs per mode," \
 	    "load chunks of $chunk requests from $clients clients," \
@@ -348,13 +317,11 @@ main() {
 		s=$((s + 1))
 	done
 	stop_server
+	echo "$overcommit" >/proc/sys/vm/overcommit_memory
 	check_sharing
 	latency_csv >"$tmp/redis-latency.csv"
-	cp "$tmp/redis.csv" "$tmp/redis-latency.csv" "$tmp/buckets.csv" \
-		"$checks" "$out/"
-	mv "$out/buckets.csv" "$out/redis-buckets.csv"
-	cat "$checks" >&2
-	return $failed
+	gl_finish "$tmp/redis.csv" "$tmp/redis-latency.csv" \
+		"$tmp/redis-buckets.csv"
 }
 
 main

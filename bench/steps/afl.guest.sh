@@ -1,18 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
-# The guest half of the AFL++ benchmark (bench/afl/run.sh boots the VM and
-# runs this as root, with vm.odfork available).  Fuzzes TARGET (the
-# examples/fuzz-target program built with afl-clang-fast: a STATE MiB
-# state built once before the deferred forkserver starts) with afl-fuzz for
-# SECONDS, ROUNDS times per mode, alternating: "plain" (afl-fuzz as is) and
-# "odfork" (afl-fuzz under odfork-run, whose mode the forkserver in the
-# target inherits, so that its fork() per input is on demand).
+# Step of bench/run.sh, in the guest: AFL++'s fork server with fork and
+# with on-demand fork.  Fuzzes examples/fuzz-target built with AFL++'s
+# compiler (bench/afl/meson.build: a STATE MiB state built once before the
+# deferred forkserver starts) with Debian's afl-fuzz for SECONDS, ROUNDS
+# times per mode, alternating: "plain" (afl-fuzz as is) and "odfork"
+# (afl-fuzz under odfork-run, whose mode the forkserver in the target
+# inherits, so that its fork() per input is on demand).  Environment: see
+# bench/README.md ("Steps").
+# bench-title: AFL++ fork-server exec/s over a 512 MiB state, plain vs odfork-run
+# bench-quick: yes
+# bench-mem-mib: 3072 3072
+# bench-timeout-s: 900 1800
+# bench-build: tools/odfork-run/odfork-run bench/afl/fuzz-target-afl
 #
-#   guest.sh --out DIR --odfork-run PATH --target PATH --seeds DIR
-#            [--state-mib N] [--seconds N] [--rounds N]
-#
-# Writes into DIR:
+# Writes into BENCH_OUT:
 #   afl.csv          one row per afl-fuzz run:
 #                    mode,round,state_mib,seconds,execs_done,execs_per_sec,
 #                    steady_execs_per_sec,odfork_forks,tables_shared,
@@ -22,70 +25,28 @@
 #                    steady_execs_per_sec is from plot_data, between its
 #                    first and last rows (after the forkserver is up;
 #                    NA when it has fewer than two rows)
-#   afl-checks.txt   what was verified, one "PASS ..."/"FAIL ..." a line
+#   afl-checks.txt   what was verified (guest-lib.sh)
+#   afl-info.txt     the parameters, afl++'s version, the target's compiler
 # Exit status: 0, 1 when a check failed (the results are written anyway),
-# 2 on a bad command line.
-#
-# afl-fuzz's output directories are on the guest's tmpfs: a process that
-# ever wrote to a file on the 9p share has pinned pages and forks
-# classically from then on (odfork(7)).
+# 77 without afl-fuzz or without the target (meson found no AFL++
+# compiler).
 
-set -u
+STEP=afl
+. "$(dirname "$0")/guest-lib.sh"
 
-out=
-odfork_run=
-target=
-seeds=
-state=512
-seconds=60
-rounds=1
-tmp=/tmp/afl-bench
-
-die() { echo "afl guest: error: $*" >&2; exit 2; }
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out) out=$2; shift 2 ;;
-	--odfork-run) odfork_run=$2; shift 2 ;;
-	--target) target=$2; shift 2 ;;
-	--seeds) seeds=$2; shift 2 ;;
-	--state-mib) state=$2; shift 2 ;;
-	--seconds) seconds=$2; shift 2 ;;
-	--rounds) rounds=$2; shift 2 ;;
-	*) die "unknown argument '$1'" ;;
-	esac
-done
-[ -d "$out" ] || die "--out DIR is needed"
-[ -x "$odfork_run" ] || die "--odfork-run PATH is needed"
-[ -x "$target" ] || die "--target PATH is needed"
-[ -d "$seeds" ] || die "--seeds DIR is needed"
-for n in "$state" "$seconds" "$rounds"; do
-	case $n in
-	''|*[!0-9]*) die "bad number '$n'" ;;
-	esac
-done
-
-rm -rf "$tmp"
-mkdir -p "$tmp"
-checks=$tmp/afl-checks.txt
-: >"$checks"
-failed=0
-
-log() { echo "afl guest: $*" >&2; }
-
-check() {	# check STATUS MESSAGE...: PASS when STATUS is 0
-	st=$1
-	shift
-	if [ "$st" = 0 ]; then
-		echo "PASS $*" >>"$checks"
-	else
-		echo "FAIL $*" >>"$checks"
-		log "FAIL $*"
-		failed=1
-	fi
-}
-
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+if [ "$BENCH_QUICK" = 1 ]; then
+	state=256
+	seconds=20
+	rounds=1
+else
+	state=512
+	seconds=60
+	rounds=2
+fi
+tmp=$BENCH_TMP
+odfork_run=$BENCH_BUILD/tools/odfork-run/odfork-run
+target=$BENCH_BUILD/bench/afl/fuzz-target-afl
+seeds=examples/fuzz-target/seeds
 
 stat_field() {	# stat_field FILE FIELD: a field of fuzzer_stats
 	awk -F: -v k="$2" '{ gsub(/ /, "", $1) } $1 == k {
@@ -157,8 +118,23 @@ fuzz() {
 }
 
 main() {
-	echo 1 >/proc/sys/vm/odfork
+	need afl-fuzz
+	if [ ! -x "$target" ]; then
+		log "no $target (meson found no afl-clang-fast or" \
+		    "afl-gcc-fast): skipped"
+		exit 77
+	fi
 	echo core >/proc/sys/kernel/core_pattern
+	record afl++ "$(dpkg-query -W -f '${Version}' afl++ 2>/dev/null ||
+		echo '?')"
+	# meson builds it with afl-clang-fast, or afl-gcc-fast without it.
+	cc=$(readelf -p .comment "$target" 2>/dev/null |
+		grep -o -m 1 'clang version [^ ]*')
+	record compiler "$([ -n "$cc" ] && echo "afl-clang-fast ($cc)" ||
+		echo afl-gcc-fast)"
+	record state_mib "$state"
+	record seconds "$seconds"
+	record rounds "$rounds"
 	echo "mode,round,state_mib,seconds,execs_done,execs_per_sec,$(
 	     )steady_execs_per_sec,odfork_forks,tables_shared,tables_copied,$(
 	     )saved_crashes" >"$tmp/afl.csv"
@@ -173,9 +149,7 @@ main() {
 		fi
 		r=$((r + 1))
 	done
-	cp "$tmp/afl.csv" "$checks" "$out/"
-	cat "$checks" >&2
-	return $failed
+	gl_finish "$tmp/afl.csv"
 }
 
 main
