@@ -5,11 +5,21 @@
 #   1. the 'unit' suite on this machine (any kernel);
 #   2. the debug kernel of kernel/patches, booted in QEMU (4 vCPUs, 2 NUMA
 #      nodes), running the 'kernel' suite with a clean guest log required;
-#   3. the kernel's own mm selftests (CI subset) in the VM at vm.odfork=0
-#      and 2: identical pass sets required (tests/selftests/run.sh --ci;
-#      without --ci it runs all of them, see tests/README.md).
-# Run as root on Debian 12 from the repository root: tools/test-all.sh
+#   3. the kernel's own mm selftests in the VM at vm.odfork=0 and 2:
+#      identical pass sets required (tests/selftests/run.sh);
+#   4. stress-ng with --verify under vm.odfork=2 (tests/stress/run.sh).
+# Steps 3 and 4 run their CI-sized subsets (--ci), or everything with
+# --full (about an hour more in TCG).  See tests/README.md.
+# Run as root on Debian 12 from the repository root:
+#   tools/test-all.sh [--full]
 set -euo pipefail
+
+ci=--ci
+case ${1:-} in
+'') ;;
+--full) ci= ;;
+*) sed -n '13,14p' "$0" >&2; exit 2 ;;
+esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build/meson
@@ -40,9 +50,13 @@ kernel/vm-run.sh --kernel "$kernel" --timeout 2400 \
 	--smp 4 --numa 2 --mem 4G -- \
 	tests/vm-suite.sh "$build" kernel || vm_rc=$?
 
-step "kernel mm selftests in the VM, vm.odfork=0 and 2 (CI subset)"
+step "kernel mm selftests in the VM, vm.odfork=0 and 2 (${ci:-full})"
 st_rc=0
-tests/selftests/run.sh --ci --kernel "$kernel" || st_rc=$?
+tests/selftests/run.sh ${ci:+"$ci"} --kernel "$kernel" || st_rc=$?
+
+step "stress-ng --verify in the VM, vm.odfork=2 (${ci:-full})"
+sn_rc=0
+tests/stress/run.sh ${ci:+"$ci"} --kernel "$kernel" || sn_rc=$?
 
 step "summary"
 logs=("$top/build/testlog-unit.json")
@@ -56,6 +70,10 @@ if [ $vm_rc != 0 ]; then
 fi
 if [ $st_rc != 0 ]; then
 	echo "test-all.sh: the mm selftests failed (exit $st_rc)" >&2
+	exit 1
+fi
+if [ $sn_rc != 0 ]; then
+	echo "test-all.sh: stress-ng failed (exit $sn_rc)" >&2
 	exit 1
 fi
 exit $sum_rc

@@ -20,6 +20,9 @@ def load(path):
             if r['test'] not in rows:
                 rows[r['test']] = {}
                 order.append(r['test'])
+            prev = rows[r['test']].get(r['mode'])
+            if prev and prev['dmesg'] != 'clean':
+                r['dmesg'] = prev['dmesg']    # a retry keeps the verdict
             rows[r['test']][r['mode']] = r
     return order, rows
 
@@ -32,6 +35,8 @@ def cell(r):
         s += ' (%s)' % r['subtests']
     if r['dmesg'] != 'clean':
         s += ' **dmesg**'
+    if r.get('try', '1') != '1':
+        s += ' (2nd try)'
     return s
 
 
