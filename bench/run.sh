@@ -156,6 +156,11 @@ select_steps() {
 	done
 }
 
+# A "QUICK FULL" header field of a step: the value for this run's variant.
+step_variant_field() {
+	step_field "$1" "$2" | awk -v q=$quick '{ print q ? $1 : $2 }'
+}
+
 # Guest memory: --mem, or in MiB the most any step asks for ("# bench-mem-mib:
 # QUICK FULL"), and for fork-latency with --sizes the largest size plus
 # 2 GiB.
@@ -167,8 +172,7 @@ guest_mem() {
 		return
 	fi
 	for s in $steps; do
-		need=$(step_field "$s" mem-mib | awk -v q=$quick \
-			'{ print q ? $1 : $2 }')
+		need=$(step_variant_field "$s" mem-mib)
 		[ "${need:-0}" -le "$max" ] || max=$need
 	done
 	if [ -n "$sizes" ]; then
@@ -198,8 +202,7 @@ vm_timeout() {
 		return
 	fi
 	for s in $steps; do
-		t=$(step_field "$s" timeout-s | awk -v q=$quick \
-			'{ print q ? $1 : $2 }')
+		t=$(step_variant_field "$s" timeout-s)
 		sum=$((sum + ${t:-600}))
 	done
 	echo $sum
