@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef HAVE_LIBCAP
+#include <sys/capability.h>
+#endif
 
 #include <odfork.h>
 
@@ -28,6 +30,7 @@ static int proc_exists(pid_t pid)
 	return stat(path, &st) == 0;
 }
 
+#ifdef HAVE_LIBCAP
 /* 1 if our effective set holds CAP_SYS_PTRACE, 0 if not, -1 if unknown. */
 static int have_cap_sys_ptrace(void)
 {
@@ -44,6 +47,34 @@ static int have_cap_sys_ptrace(void)
 		return -1;
 	return val == CAP_SET;
 }
+#else
+/* CAP_SYS_PTRACE from linux/capability.h (stable ABI since Linux 2.2). */
+#define CAP_SYS_PTRACE_BIT	19
+
+/*
+ * Without libcap: the effective set as CapEff in /proc/self/status shows
+ * it.  1 if it holds CAP_SYS_PTRACE, 0 if not, -1 (errno set) if unknown.
+ */
+static int have_cap_sys_ptrace(void)
+{
+	unsigned long long eff;
+	char line[256];
+	int found = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	if (!found) {
+		errno = ENODATA;
+		return -1;
+	}
+	return !!(eff >> CAP_SYS_PTRACE_BIT & 1);
+}
+#endif
 
 static void explain_cap(pid_t pid)
 {
