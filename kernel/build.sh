@@ -4,9 +4,16 @@
 # Build an odfork kernel from Debian's linux-source-6.12 and the series in
 # kernel/patches.
 #
-#   kernel/build.sh [debug|bench]        build, print the bzImage path last
+#   kernel/build.sh [--allow-fuzz] [debug|bench]
+#                                        build; stdout is the bzImage path only
 #   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
 #   kernel/build.sh --each [debug|bench] check that every patch builds
+#
+# The series must apply with `git am` (no fuzz): a hunk that fuzz places in
+# mm/ can be silently wrong.  When Debian's linux-source-6.12 moved and a
+# patch no longer applies, the build stops naming the patch; rebase the
+# series (kernel/README.md, "Rebasing").  --allow-fuzz applies such a patch
+# with patch(1) and fuzz instead, for a quick look only, with a warning.
 #
 # Everything lives under $ODFORK_KBUILD (default: build/kernel in the
 # repository): src/ is a git tree of the pristine source with the series
@@ -21,6 +28,8 @@ kbuild=${ODFORK_KBUILD:-$top/build/kernel}
 tarball=${ODFORK_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 src=$kbuild/src
 jobs=$(nproc)
+
+allow_fuzz=0
 
 log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -55,24 +64,42 @@ kernel_version() {
 	make -s -C "$src" kernelversion
 }
 
+# A fuzzed series is never reused by a later build without --allow-fuzz.
 series_hash() {
-	cat "$here"/patches/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1
+	(cat "$here"/patches/*.patch 2>/dev/null; echo "fuzz=$allow_fuzz") |
+		sha256sum | cut -d' ' -f1
 }
 
-# Apply one patch: git am first; if upstream drift moved the context,
-# fall back to patch(1) with fuzz.  Fail naming the patch otherwise.
+# The Debian package version of the source, and the one the series was
+# last rebased on (kernel/patches/BASE).
+debian_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown
+}
+
+rebased_on() {
+	cat "$here/patches/BASE" 2>/dev/null || echo unknown
+}
+
+# Apply one patch with git am.  If upstream drift moved its context, stop
+# naming it, or with --allow-fuzz fall back to patch(1) with fuzz, loudly.
 apply_one() {
 	local p=$1
-	git_src am -q --keep-cr "$p" 2>/dev/null && return
+	git_src am -q --keep-cr "$p" >&2 2>/dev/null && return
 	git_src am --abort >/dev/null 2>&1 || true
-	log "$(basename "$p") does not apply cleanly, trying with fuzz"
-	if ! patch -d "$src" -p1 -F3 --no-backup-if-mismatch -s < "$p"; then
+	if [ "$allow_fuzz" = 0 ]; then
+		git_src reset -q --hard
+		git_src clean -q -fdx
+		die "$(basename "$p") does not apply to $(kernel_version) without fuzz: rebase the series (kernel/README.md, Rebasing), or --allow-fuzz for a quick look"
+	fi
+	log "WARNING: $(basename "$p") does not apply cleanly: applying it WITH FUZZ (--allow-fuzz); hunks in mm/ may land in the wrong place"
+	if ! patch -d "$src" -p1 -F3 --no-backup-if-mismatch -s < "$p" >&2; then
 		git_src reset -q --hard
 		git_src clean -q -fdx
 		die "patch $(basename "$p") no longer applies to $(kernel_version)"
 	fi
 	git_src add -f -A .
 	git_src commit -q -m "$(basename "$p") (applied with fuzz)"
+	echo fuzz > "$kbuild/fuzz.flag"
 }
 
 apply_series() {
@@ -82,7 +109,8 @@ apply_series() {
 	   [ "$(cat "$kbuild/series.stamp")" = "$want" ]; then
 		return
 	fi
-	log "applying the series on $(kernel_version)"
+	log "applying the series on $(kernel_version) (Debian $(debian_version); rebased on $(rebased_on))"
+	rm -f "$kbuild/fuzz.flag"
 	save_mtimes
 	git_src reset -q --hard base
 	git_src clean -q -fdx
@@ -167,8 +195,10 @@ build() {
 	local flavour=$1 obj=$kbuild/obj-$1
 	configure "$flavour"
 	log "building $flavour kernel ($(cat "$kbuild/VERSION"), -j$jobs)"
-	make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2
-	echo "$obj/arch/x86/boot/bzImage"
+	make -s -C "$src" O="$obj" -j"$jobs" bzImage
+	[ ! -f "$kbuild/fuzz.flag" ] ||
+		log "WARNING: this kernel was built from a series applied WITH FUZZ"
+	echo "$obj/arch/x86/boot/bzImage" >&3
 }
 
 checkpatch() {
@@ -186,7 +216,7 @@ checkpatch() {
 configured_objs() {
 	local flavour=$1 o
 	shift
-	[ -f "$kbuild/obj-$flavour/vmlinux" ] || build "$flavour" >/dev/null
+	[ -f "$kbuild/obj-$flavour/vmlinux" ] || build "$flavour" 3>/dev/null
 	for o in "$@"; do
 		if [ -f "$kbuild/obj-$flavour/$o" ]; then
 			echo "$o"
@@ -222,7 +252,7 @@ build_each() {
 		make -s -C "$wt" O="$obj" -j"$jobs" $objs >&2 ||
 			die "series does not build at: $(git_src log -1 --format=%s "$c")"
 	done
-	build "$flavour" >/dev/null
+	build "$flavour" 3>/dev/null
 }
 
 main() {
@@ -230,8 +260,12 @@ main() {
 	case ${1:-} in
 	--checkpatch) mode=checkpatch; shift ;;
 	--each) mode=each; shift ;;
-	-h|--help) sed -n '4,15p' "$0"; exit 0 ;;
+	-h|--help) sed -n '4,22p' "$0"; exit 0 ;;
 	esac
+	if [ "${1:-}" = --allow-fuzz ]; then
+		allow_fuzz=1
+		shift
+	fi
 	flavour=${1:-debug}
 	case $flavour in
 	debug|bench) ;;
@@ -247,4 +281,6 @@ main() {
 	esac
 }
 
+# Everything but the image path goes to stderr (fd 3 is the real stdout).
+exec 3>&1 1>&2
 main "$@"
