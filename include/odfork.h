@@ -55,7 +55,10 @@ extern "C" {
 #define ODFORK_MODE_INHERIT	0x4	/* with PROCESS: children and execve keep it */
 #endif
 
-/* Feature bits returned by odfork_probe(). */
+/* Feature bits returned by odfork_probe().  The probe never issues the
+ * odfork(2) syscall: ODFORK_FEAT_SYSCALL means that the kernel carries the
+ * series (its prctl answered) on an architecture where the series wires
+ * the syscall up; odfork_probe_syscall() calls it. */
 #define ODFORK_FEAT_SYSCALL	(1u << 0)	/* the odfork(2) syscall exists */
 #define ODFORK_FEAT_PRCTL	(1u << 1)	/* PR_SET_ODFORK/PR_GET_ODFORK */
 #define ODFORK_FEAT_PROCFS	(1u << 2)	/* /proc/<pid>/odfork */
@@ -73,6 +76,12 @@ ODFORK_EXPORT pid_t odfork(void);
 /* Cached probe of the kernel interface: a mask of ODFORK_FEAT_* bits
  * (0 when the kernel lacks support or the fallback is forced). */
 ODFORK_EXPORT unsigned int odfork_probe(void);
+
+/* Since 1.1: issue odfork(2) with invalid flags (once; cached) to learn
+ * whether this process can call it: 1 when it answered as the series does,
+ * 0 otherwise.  It is not issued without the series' prctl, nor when the
+ * fallback is forced.  A seccomp filter may kill the process for it. */
+ODFORK_EXPORT int odfork_probe_syscall(void);
 
 /* 1 when odfork() will ask the kernel for on-demand sharing, 0 when it
  * is a plain fork() (no kernel support, or fallback forced). */

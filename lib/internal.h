@@ -13,6 +13,9 @@
 #define ODFORK_PROC_SELF	"/proc/self/odfork"
 #define ODFORK_PROC_SYSCTL	"/proc/sys/vm/odfork"
 
+/* probe.c: whether ODFORK_ENV_FALLBACK asks for plain fork(). */
+int __odfork_fallback_forced(void);
+
 /* hooks.c: hooks registered with odfork_atfork(). */
 struct odfork_hook;
 

@@ -4,8 +4,15 @@
  *
  * Each feature is probed with a call that a kernel carrying the series
  * answers in a known way and that has no side effect; any other answer
- * (ENOSYS, EINVAL from an old kernel's prctl, EPERM from seccomp, ...) means
- * the feature is absent.  The answer is computed once per process and cached.
+ * (EINVAL from an old kernel's prctl, EPERM from seccomp, ...) means the
+ * feature is absent.  The answer is computed once per process and cached.
+ *
+ * odfork_probe() never issues the odfork(2) syscall: odfork() does not need
+ * it, and an unknown syscall number makes valgrind warn, gets a process
+ * killed by a strict seccomp filter, and could be something else on a
+ * future kernel.  ODFORK_FEAT_SYSCALL follows from the prctl instead: the
+ * series adds both, and wires the syscall up on the architectures that
+ * lib/syscall.h names.  odfork_probe_syscall() calls it, when asked to.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -23,31 +30,18 @@
 
 static _Atomic unsigned int probe_cache;
 
-static int fallback_forced(void)
+int __odfork_fallback_forced(void)
 {
 	const char *val = getenv(ODFORK_ENV_FALLBACK);
 
 	return val && *val && strcmp(val, "0");
 }
 
-/*
- * odfork(2) must reject non-zero flags with EINVAL without forking.  Should
- * some other kernel fork anyway, the child leaves at once and the parent
- * reaps it: the syscall is then not the one we know, so it is absent.
- */
-static unsigned int probe_syscall(void)
+/* The syscall exists wherever the series' prctl does, on these arches. */
+static unsigned int syscall_wired(void)
 {
 #ifdef __NR_odfork
-	long ret = syscall(__NR_odfork, (long)~0u);
-
-	if (ret == 0)
-		_exit(0);
-	if (ret > 0) {
-		while (waitpid(ret, NULL, 0) < 0 && errno == EINTR)
-			;
-		return 0;
-	}
-	return errno == EINVAL ? ODFORK_FEAT_SYSCALL : 0;
+	return ODFORK_FEAT_SYSCALL;
 #else
 	return 0;
 #endif
@@ -55,10 +49,10 @@ static unsigned int probe_syscall(void)
 
 static unsigned int probe_kernel(void)
 {
-	unsigned int feat = probe_syscall();
+	unsigned int feat = 0;
 
 	if (prctl(PR_GET_ODFORK, 0UL, 0UL, 0UL, 0UL) >= 0)
-		feat |= ODFORK_FEAT_PRCTL;
+		feat |= ODFORK_FEAT_PRCTL | syscall_wired();
 	if (!access(ODFORK_PROC_SELF, F_OK))
 		feat |= ODFORK_FEAT_PROCFS;
 	if (!access(ODFORK_PROC_SYSCTL, F_OK))
@@ -81,7 +75,7 @@ unsigned int odfork_probe(void)
 
 	saved_errno = errno;
 	feat = PROBE_DONE;
-	if (!fallback_forced())
+	if (!__odfork_fallback_forced())
 		feat |= probe_kernel();
 	if (!atomic_compare_exchange_strong(&probe_cache, &none, feat))
 		feat = none;
@@ -92,4 +86,48 @@ unsigned int odfork_probe(void)
 int odfork_available(void)
 {
 	return !!(odfork_probe() & ODFORK_FEAT_PRCTL);
+}
+
+/*
+ * odfork(2) must reject non-zero flags with EINVAL without forking.  Should
+ * some other kernel fork anyway, the child leaves at once and the parent
+ * reaps it: the syscall is then not the one we know, so it is absent.
+ */
+static int call_syscall(void)
+{
+#ifdef __NR_odfork
+	long ret = syscall(__NR_odfork, (long)~0u);
+
+	if (ret == 0)
+		_exit(0);
+	if (ret > 0) {
+		while (waitpid(ret, NULL, 0) < 0 && errno == EINTR)
+			;
+		return 0;
+	}
+	return errno == EINVAL;
+#else
+	return 0;
+#endif
+}
+
+/* Cached as 1 + the answer, so that 0 means "not probed yet". */
+static _Atomic int syscall_cache;
+
+int odfork_probe_syscall(void)
+{
+	int ret = atomic_load(&syscall_cache);
+	int none = 0;
+	int saved_errno;
+
+	if (ret)
+		return ret - 1;
+	saved_errno = errno;
+	ret = 1;
+	if (!__odfork_fallback_forced() && odfork_probe() & ODFORK_FEAT_PRCTL)
+		ret += call_syscall();
+	if (!atomic_compare_exchange_strong(&syscall_cache, &none, ret))
+		ret = none;
+	errno = saved_errno;
+	return ret - 1;
 }

@@ -29,6 +29,7 @@ int main(void)
 	int (*hooks)(odfork_hook_fn, odfork_hook_fn, odfork_hook_fn, void *) =
 		odfork_atfork;
 	const char *(*version)(void) = odfork_version;
+	int (*probe_syscall)(void) = odfork_probe_syscall;
 	unsigned int feat = ODFORK_FEAT_SYSCALL | ODFORK_FEAT_PRCTL |
 		ODFORK_FEAT_PROCFS | ODFORK_FEAT_SYSCTL;
 	unsigned int mode = ODFORK_MODE_OFF | ODFORK_MODE_NEXT |
@@ -36,7 +37,7 @@ int main(void)
 	long opts[2] = { PR_SET_ODFORK, PR_GET_ODFORK };
 
 	(void)f; (void)probe; (void)get; (void)set; (void)pget; (void)pset;
-	(void)hooks; (void)version; (void)feat; (void)mode; (void)opts;
+	(void)hooks; (void)version; (void)probe_syscall; (void)feat; (void)mode; (void)opts;
 	if (!ODFORK_CHECK_VERSION(ODFORK_VERSION_MAJOR, ODFORK_VERSION_MINOR))
 		return 1;
 	return odfork_available() + odfork_sysctl() + odfork_version_major() +

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +16,17 @@
 #endif
 
 #include "helpers.h"
+
+int on_valgrind(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+
+#ifdef HAVE_VALGRIND_H
+	if (RUNNING_ON_VALGRIND)
+		return 1;
+#endif
+	return preload && strstr(preload, "vgpreload");
+}
 
 void child_exit(int code)
 {

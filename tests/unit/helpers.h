@@ -53,6 +53,12 @@
  */
 void child_exit(int code) __attribute__((noreturn));
 
+/*
+ * 1 when this process runs under valgrind, which warns about syscalls it
+ * does not know (odfork(2)): tests that issue one skip it there.
+ */
+int on_valgrind(void);
+
 /* Wait for pid: its exit status, 128 + signal when killed, -1 on error. */
 int wait_status(pid_t pid);
 

@@ -31,6 +31,15 @@
 #define NR_ODFORK	500
 #define NR_THREADS	32
 
+/* The series wires odfork(2) up on x86-64 (not x32) only. */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SYSCALL_WIRED	ODFORK_FEAT_SYSCALL
+#else
+#define SYSCALL_WIRED	0
+#endif
+/* What the probe finds on a patched kernel. */
+#define PATCHED		((ALL_FEATURES & ~ODFORK_FEAT_SYSCALL) | SYSCALL_WIRED)
+
 enum { SYS_ENOSYS, SYS_EINVAL, SYS_EPERM, SYS_FORKS };
 
 static struct fake_kernel {
@@ -48,6 +57,7 @@ static struct fake_kernel {
 	int next;
 	/* observations */
 	atomic_int probes;	/* calls that only the probe makes */
+	atomic_int syscalls;	/* odfork(2) calls */
 	atomic_int flaps;
 	int sets;		/* PR_SET_ODFORK calls */
 	int forks;
@@ -63,6 +73,8 @@ static int fake_prctl(int option, unsigned long *arg)
 
 	if (option == PR_GET_ODFORK) {
 		atomic_fetch_add(&fk.probes, 1);
+		if (fk.prctl_flaps)
+			usleep(20000);	/* let all threads into the probe */
 		if (fk.prctl_flaps && atomic_fetch_add(&fk.flaps, 1) % 2)
 			goto einval;
 	}
@@ -112,9 +124,7 @@ pid_t __wrap_fork(void);
 
 static long fake_odfork(void)
 {
-	atomic_fetch_add(&fk.probes, 1);
-	if (fk.prctl_flaps)
-		usleep(20000);	/* let all threads into the probe */
+	atomic_fetch_add(&fk.syscalls, 1);
 	switch (fk.sys) {
 	case SYS_EINVAL:
 		errno = EINVAL;
@@ -284,12 +294,13 @@ static void probe_patched(void *arg)
 {
 	(void)arg;
 	patched_kernel();
-	CHECK(odfork_probe() == ALL_FEATURES);
-	CHECK(atomic_load(&fk.probes) == 4);
+	CHECK(odfork_probe() == PATCHED);
+	CHECK(atomic_load(&fk.probes) == 3);
 	CHECK(odfork_available() == 1);
-	CHECK(odfork_probe() == ALL_FEATURES);
-	CHECK(atomic_load(&fk.probes) == 4);	/* cached */
+	CHECK(odfork_probe() == PATCHED);
+	CHECK(atomic_load(&fk.probes) == 3);	/* cached */
 	CHECK(fk.sets == 0 && fk.forks == 0);	/* no side effect */
+	CHECK(atomic_load(&fk.syscalls) == 0);	/* never the syscall */
 }
 
 static void probe_old(void *arg)
@@ -299,10 +310,13 @@ static void probe_old(void *arg)
 	errno = 4242;
 	CHECK(odfork_probe() == 0);
 	CHECK(errno == 4242);
-	CHECK(atomic_load(&fk.probes) == 4);
+	CHECK(atomic_load(&fk.probes) == 3);
 	CHECK(odfork_available() == 0);
 	CHECK(odfork_probe() == 0);
-	CHECK(atomic_load(&fk.probes) == 4);	/* "none" is cached too */
+	CHECK(atomic_load(&fk.probes) == 3);	/* "none" is cached too */
+	CHECK(atomic_load(&fk.syscalls) == 0);
+	CHECK(odfork_probe_syscall() == 0);	/* no prctl: not even asked */
+	CHECK(atomic_load(&fk.syscalls) == 0);
 }
 
 struct one_feature {
@@ -310,10 +324,12 @@ struct one_feature {
 	unsigned int expect;
 };
 
+/* The syscall's own answer never counts: it is not asked. */
 static const struct one_feature one_features[] = {
-	{ SYS_EINVAL, 0, 0, 0, ODFORK_FEAT_SYSCALL },
+	{ SYS_EINVAL, 0, 0, 0, 0 },
 	{ SYS_EPERM, 0, 0, 0, 0 },		/* e.g. seccomp */
-	{ SYS_ENOSYS, 1, 0, 0, ODFORK_FEAT_PRCTL },
+	{ SYS_ENOSYS, 1, 0, 0, ODFORK_FEAT_PRCTL | SYSCALL_WIRED },
+	{ SYS_EPERM, 1, 0, 0, ODFORK_FEAT_PRCTL | SYSCALL_WIRED },
 	{ SYS_ENOSYS, 0, 1, 0, ODFORK_FEAT_PROCFS },
 	{ SYS_ENOSYS, 0, 0, 1, ODFORK_FEAT_SYSCTL },
 };
@@ -329,6 +345,44 @@ static void probe_one(void *arg)
 	fk.sysctl = f->sysctl;
 	CHECK(odfork_probe() == f->expect);
 	CHECK(odfork_available() == !!(f->expect & ODFORK_FEAT_PRCTL));
+	CHECK(atomic_load(&fk.syscalls) == 0);
+}
+
+struct syscall_case {
+	int sys;
+	int expect;
+};
+
+static const struct syscall_case syscall_cases[] = {
+	{ SYS_EINVAL, SYSCALL_WIRED ? 1 : 0 },
+	{ SYS_ENOSYS, 0 },
+	{ SYS_EPERM, 0 },			/* e.g. seccomp */
+};
+
+/* odfork_probe_syscall(): one call, cached, errno kept. */
+static void probe_syscall(void *arg)
+{
+	const struct syscall_case *c = arg;
+	int calls = SYSCALL_WIRED ? 1 : 0;
+
+	patched_kernel();
+	fk.sys = c->sys;
+	errno = 4242;
+	CHECK(odfork_probe_syscall() == c->expect);
+	CHECK(errno == 4242);
+	CHECK(odfork_probe_syscall() == c->expect);
+	CHECK(atomic_load(&fk.syscalls) == calls);
+	CHECK(fk.forks == 0 && fk.sets == 0);
+}
+
+/* With the fallback forced, the syscall is not issued either. */
+static void probe_syscall_forced(void *arg)
+{
+	(void)arg;
+	patched_kernel();
+	setenv(ODFORK_ENV_FALLBACK, "1", 1);
+	CHECK(odfork_probe_syscall() == 0);
+	CHECK(atomic_load(&fk.syscalls) == 0);
 }
 
 /* A syscall 500 that forks: the child must not come back to us. */
@@ -340,9 +394,9 @@ static void probe_forking_syscall(void *arg)
 
 	(void)arg;
 	CHECK(pipe(fds) == 0);
-	old_kernel();
+	patched_kernel();
 	fk.sys = SYS_FORKS;
-	CHECK(odfork_probe() == 0);
+	CHECK(odfork_probe_syscall() == 0);
 	if (getpid() != me) {
 		c = 'x';
 		(void)!write(fds[1], &c, 1);
@@ -359,7 +413,7 @@ struct env_case {
 };
 
 static const struct env_case env_cases[] = {
-	{ NULL, ALL_FEATURES }, { "", ALL_FEATURES }, { "0", ALL_FEATURES },
+	{ NULL, PATCHED }, { "", PATCHED }, { "0", PATCHED },
 	{ "1", 0 }, { "yes", 0 }, { "00", 0 },
 };
 
@@ -422,7 +476,7 @@ static void probe_threads(void *arg)
 		CHECK(res[i] == res[0]);
 	CHECK(odfork_probe() == res[0]);
 	if (!arg)
-		CHECK(res[0] == ALL_FEATURES);
+		CHECK(res[0] == PATCHED);
 }
 
 /* odfork() */
@@ -715,6 +769,15 @@ static void test_probe_one_feature(void **state)
 		assert_child_ok(probe_one, (void *)&one_features[i]);
 }
 
+static void test_probe_syscall(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(syscall_cases); i++)
+		assert_child_ok(probe_syscall, (void *)&syscall_cases[i]);
+}
+
 static void test_probe_env(void **state)
 {
 	size_t i;
@@ -741,6 +804,7 @@ static void test_probe_threads_flapping(void **state)
 SCENARIO(probe_patched)
 SCENARIO(probe_old)
 SCENARIO(probe_forking_syscall)
+SCENARIO(probe_syscall_forced)
 SCENARIO(probe_threads)
 SCENARIO(odfork_arms_next)
 SCENARIO(odfork_old_kernel)
@@ -767,6 +831,8 @@ int main(void)
 		cmocka_unit_test(test_probe_old),
 		cmocka_unit_test(test_probe_one_feature),
 		cmocka_unit_test(test_probe_forking_syscall),
+		cmocka_unit_test(test_probe_syscall),
+		cmocka_unit_test(test_probe_syscall_forced),
 		cmocka_unit_test(test_probe_env),
 		cmocka_unit_test(test_probe_threads),
 		cmocka_unit_test(test_probe_threads_flapping),
