@@ -87,6 +87,40 @@ ODFORK_EXPORT int odfork_probe_syscall(void);
  * is a plain fork() (no kernel support, or fallback forced). */
 ODFORK_EXPORT int odfork_available(void);
 
+/* Since 1.1: why odfork() would copy page tables as fork() does:
+ * ODFORK_REASON_NONE when it asks the kernel to share and vm.odfork lets
+ * it, else the first reason that applies, or -errno when vm.odfork exists
+ * but cannot be read. */
+#define ODFORK_REASON_NONE	0	/* forks share on request */
+#define ODFORK_REASON_FORCED	1	/* ODFORK_ENV_FALLBACK is set */
+#define ODFORK_REASON_KERNEL	2	/* the kernel lacks the series */
+#define ODFORK_REASON_SYSCTL	3	/* vm.odfork is 0 */
+ODFORK_EXPORT int odfork_fallback_reason(void);
+
+/* Since 1.1: the kernel's odfork counters.  pid 0: system-wide, from
+ * /proc/vmstat (since boot, all processes); pid > 0: that process's, from
+ * /proc/<pid>/odfork_stat where the kernel provides it (-EOPNOTSUPP
+ * otherwise).  size is sizeof(*counters); fields may be added at the end
+ * in later versions.  Returns the mask of ODFORK_COUNTER_* bits of the
+ * counters the kernel provided (the others are 0), or -errno. */
+struct odfork_counters {
+	unsigned long forks;		/* forks that shared on demand */
+	unsigned long tables_shared;	/* PTE tables shared at fork */
+	unsigned long tables_copied;	/* shared tables unshared by a copy */
+	unsigned long tables_reused;	/* taken back by the last holder */
+	unsigned long tables_dropped;	/* given up without a copy */
+	unsigned long tables_fallback;	/* copied classically at an odfork */
+};
+#define ODFORK_COUNTER_FORKS		(1u << 0)
+#define ODFORK_COUNTER_TABLES_SHARED	(1u << 1)
+#define ODFORK_COUNTER_TABLES_COPIED	(1u << 2)
+#define ODFORK_COUNTER_TABLES_REUSED	(1u << 3)
+#define ODFORK_COUNTER_TABLES_DROPPED	(1u << 4)
+#define ODFORK_COUNTER_TABLES_FALLBACK	(1u << 5)
+ODFORK_EXPORT int odfork_read_counters(pid_t pid,
+				       struct odfork_counters *counters,
+				       size_t size);
+
 /* Value of sysctl vm.odfork (0, 1 or 2), or -errno. */
 ODFORK_EXPORT int odfork_sysctl(void);
 

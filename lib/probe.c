@@ -27,6 +27,9 @@
 
 /* Marks the cache as valid, so that "no features" is cached too. */
 #define PROBE_DONE	(1u << 31)
+/* The answer is 0 because ODFORK_ENV_FALLBACK was set at the first call. */
+#define PROBE_FORCED	(1u << 30)
+#define PROBE_FLAGS	(PROBE_DONE | PROBE_FORCED)
 
 static _Atomic unsigned int probe_cache;
 
@@ -64,23 +67,60 @@ static unsigned int probe_kernel(void)
  * Threads racing on the first call may all probe, but the first answer
  * stored wins and every caller returns it.
  */
-unsigned int odfork_probe(void)
+static unsigned int probe_cached(void)
 {
 	unsigned int feat = atomic_load(&probe_cache);
 	unsigned int none = 0;
 	int saved_errno;
 
 	if (feat)
-		return feat & ~PROBE_DONE;
+		return feat;
 
 	saved_errno = errno;
-	feat = PROBE_DONE;
-	if (!__odfork_fallback_forced())
-		feat |= probe_kernel();
+	if (__odfork_fallback_forced())
+		feat = PROBE_DONE | PROBE_FORCED;
+	else
+		feat = PROBE_DONE | probe_kernel();
 	if (!atomic_compare_exchange_strong(&probe_cache, &none, feat))
 		feat = none;
 	errno = saved_errno;
-	return feat & ~PROBE_DONE;
+	return feat;
+}
+
+unsigned int odfork_probe(void)
+{
+	return probe_cached() & ~PROBE_FLAGS;
+}
+
+/*
+ * The fallback forced and the kernel's support come from the cached probe,
+ * vm.odfork is read each time: it can change at any time.  Without the
+ * sysctl file (no /proc/sys) the series' default, 1, applies.
+ */
+static int fallback_reason(void)
+{
+	unsigned int feat = probe_cached();
+	int val;
+
+	if (feat & PROBE_FORCED)
+		return ODFORK_REASON_FORCED;
+	if (!(feat & ODFORK_FEAT_PRCTL))
+		return ODFORK_REASON_KERNEL;
+	if (!(feat & ODFORK_FEAT_SYSCTL))
+		return ODFORK_REASON_NONE;
+	val = odfork_sysctl();
+	if (val < 0)
+		return val;
+	return val ? ODFORK_REASON_NONE : ODFORK_REASON_SYSCTL;
+}
+
+int odfork_fallback_reason(void)
+{
+	int saved_errno = errno;
+	int ret = fallback_reason();
+
+	errno = saved_errno;
+	return ret;
 }
 
 int odfork_available(void)

@@ -30,6 +30,15 @@ int main(void)
 		odfork_atfork;
 	const char *(*version)(void) = odfork_version;
 	int (*probe_syscall)(void) = odfork_probe_syscall;
+	int (*reason)(void) = odfork_fallback_reason;
+	int (*counters)(pid_t, struct odfork_counters *, size_t) =
+		odfork_read_counters;
+	struct odfork_counters c;
+	unsigned int bits = ODFORK_COUNTER_FORKS | ODFORK_COUNTER_TABLES_SHARED |
+		ODFORK_COUNTER_TABLES_COPIED | ODFORK_COUNTER_TABLES_REUSED |
+		ODFORK_COUNTER_TABLES_DROPPED | ODFORK_COUNTER_TABLES_FALLBACK;
+	int reasons[4] = { ODFORK_REASON_NONE, ODFORK_REASON_FORCED,
+		ODFORK_REASON_KERNEL, ODFORK_REASON_SYSCTL };
 	unsigned int feat = ODFORK_FEAT_SYSCALL | ODFORK_FEAT_PRCTL |
 		ODFORK_FEAT_PROCFS | ODFORK_FEAT_SYSCTL;
 	unsigned int mode = ODFORK_MODE_OFF | ODFORK_MODE_NEXT |
@@ -37,7 +46,11 @@ int main(void)
 	long opts[2] = { PR_SET_ODFORK, PR_GET_ODFORK };
 
 	(void)f; (void)probe; (void)get; (void)set; (void)pget; (void)pset;
-	(void)hooks; (void)version; (void)probe_syscall; (void)feat; (void)mode; (void)opts;
+	(void)hooks; (void)version; (void)probe_syscall; (void)feat;
+	(void)reason; (void)counters; (void)bits; (void)reasons;
+	c.forks = c.tables_shared = c.tables_copied = c.tables_reused = 0;
+	c.tables_dropped = c.tables_fallback = 0;
+	(void)c; (void)mode; (void)opts;
 	if (!ODFORK_CHECK_VERSION(ODFORK_VERSION_MAJOR, ODFORK_VERSION_MINOR))
 		return 1;
 	return odfork_available() + odfork_sysctl() + odfork_version_major() +

@@ -177,7 +177,29 @@ int __wrap_access(const char *path, int mode)
 	return __real_access(path, mode);
 }
 
-/* /proc/sys/vm/odfork and /proc/<pid>/odfork live in fake_dir. */
+/*
+ * /proc/sys/vm/odfork, /proc/vmstat, /proc/<pid>/odfork and
+ * /proc/<pid>/odfork_stat live in fake_dir as sysctl, vmstat, <pid> and
+ * <pid>.stat.
+ */
+static int fake_path(const char *path, char *buf, size_t size)
+{
+	int pid, end = 0;
+
+	if (!strcmp(path, "/proc/sys/vm/odfork"))
+		return snprintf(buf, size, "%s/sysctl", fake_dir);
+	if (!strcmp(path, "/proc/vmstat"))
+		return snprintf(buf, size, "%s/vmstat", fake_dir);
+	if (sscanf(path, "/proc/%d/odfork%n", &pid, &end) == 1 && end &&
+	    !path[end])
+		return snprintf(buf, size, "%s/%d", fake_dir, pid);
+	end = 0;
+	if (sscanf(path, "/proc/%d/odfork_stat%n", &pid, &end) == 1 && end &&
+	    !path[end])
+		return snprintf(buf, size, "%s/%d.stat", fake_dir, pid);
+	return 0;
+}
+
 int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...)
@@ -185,16 +207,11 @@ int __wrap_open64(const char *path, int flags, ...)
 	char buf[64];
 	va_list ap;
 	mode_t mode;
-	int pid;
 
 	va_start(ap, flags);
 	mode = va_arg(ap, mode_t);
 	va_end(ap);
-	if (!strcmp(path, "/proc/sys/vm/odfork"))
-		snprintf(buf, sizeof(buf), "%s/sysctl", fake_dir);
-	else if (sscanf(path, "/proc/%d/odfork", &pid) == 1)
-		snprintf(buf, sizeof(buf), "%s/%d", fake_dir, pid);
-	else
+	if (!fake_path(path, buf, sizeof(buf)))
 		return __real_open64(path, flags, mode);
 	/* a write replaces the value, as in /proc */
 	if ((flags & O_ACCMODE) != O_RDONLY)
@@ -681,6 +698,188 @@ static void sysctl_old(void *arg)
 	drop_file("sysctl");
 }
 
+/* Why odfork() falls back */
+
+static void reason_patched(void *arg)
+{
+	(void)arg;
+	patched_kernel();
+	put_file("sysctl", "1\n");
+	errno = 4242;
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_NONE);
+	CHECK(errno == 4242);
+	put_file("sysctl", "2\n");
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_NONE);
+	put_file("sysctl", "0\n");	/* read each time */
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_SYSCTL);
+	put_file("sysctl", "x\n");
+	CHECK(odfork_fallback_reason() == -EIO);
+	CHECK(errno == 4242);
+	drop_file("sysctl");
+	CHECK(odfork_fallback_reason() == -ENOENT);
+}
+
+/* No /proc/sys (the probe found no sysctl file): the default applies. */
+static void reason_no_sysctl(void *arg)
+{
+	(void)arg;
+	patched_kernel();
+	fk.sysctl = 0;
+	put_file("sysctl", "0\n");	/* not looked at */
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_NONE);
+	drop_file("sysctl");
+}
+
+static void reason_old(void *arg)
+{
+	(void)arg;
+	old_kernel();
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_KERNEL);
+	fk.procfs = fk.sysctl = 1;	/* without the prctl: no support */
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_KERNEL);
+}
+
+/* The variable counts at the first probe, as for odfork_probe(). */
+static void reason_forced(void *arg)
+{
+	(void)arg;
+	patched_kernel();
+	setenv(ODFORK_ENV_FALLBACK, "1", 1);
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_FORCED);
+	unsetenv(ODFORK_ENV_FALLBACK);
+	CHECK(odfork_fallback_reason() == ODFORK_REASON_FORCED);
+	CHECK(atomic_load(&fk.probes) == 0);
+}
+
+/* Counters */
+
+#define VMSTAT_ALL \
+	"nr_free_pages 1000\n" \
+	"odfork_forks 7\n" \
+	"odfork_tables_shared 300\n" \
+	"odfork_tables_copied 20\n" \
+	"odfork_tables_reused 250\n" \
+	"odfork_tables_dropped 30\n" \
+	"odfork_tables_fallback 4294967295\n" \
+	"odfork_tables_future 5\n" \
+	"thp_fault_alloc 1\n"
+
+#define ALL_COUNTERS	0x3f
+
+struct big_counters {
+	struct odfork_counters c;
+	unsigned long later[2];		/* fields of a later version */
+};
+
+static void counters_patched(void *arg)
+{
+	struct odfork_counters c;
+	struct big_counters big;
+
+	(void)arg;
+	patched_kernel();
+	put_file("vmstat", VMSTAT_ALL);
+	memset(&c, 0xff, sizeof(c));
+	errno = 4242;
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == ALL_COUNTERS);
+	CHECK(errno == 4242);
+	CHECK(c.forks == 7 && c.tables_shared == 300);
+	CHECK(c.tables_copied == 20 && c.tables_reused == 250);
+	CHECK(c.tables_dropped == 30);
+	CHECK(c.tables_fallback == 4294967295ul);
+	memset(&big, 0xff, sizeof(big));
+	CHECK(odfork_read_counters(0, &big.c, sizeof(big)) == ALL_COUNTERS);
+	CHECK(big.c.forks == 7 && big.later[0] == 0 && big.later[1] == 0);
+	CHECK(odfork_read_counters(0, NULL, sizeof(c)) == -EINVAL);
+	CHECK(odfork_read_counters(0, &c, sizeof(c) - 1) == -EINVAL);
+	CHECK(odfork_read_counters(-1, &c, sizeof(c)) == -EINVAL);
+	/* an older kernel with fewer counters, no newline at the end */
+	put_file("vmstat", "odfork_forks 3\nodfork_tables_shared 4");
+	memset(&c, 0xff, sizeof(c));
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) ==
+	      (ODFORK_COUNTER_FORKS | ODFORK_COUNTER_TABLES_SHARED));
+	CHECK(c.forks == 3 && c.tables_shared == 4 && c.tables_copied == 0);
+	put_file("vmstat", "nr_free_pages 1000\n");
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -ENOSYS);
+	put_file("vmstat", "odfork_forks 18446744073709551616\n");
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -EIO);
+	put_file("vmstat", "odfork_forks 12x\n");
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -EIO);
+	put_file("vmstat", "odfork_forks \n");
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -EIO);
+	drop_file("vmstat");
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -ENOSYS);
+}
+
+/* Lines longer than the library's buffer are skipped whole. */
+static void counters_long_line(void *arg)
+{
+	char text[1200];
+	struct odfork_counters c;
+
+	(void)arg;
+	patched_kernel();
+	memset(text, 'x', 1000);
+	strcpy(text + 1000, " odfork_forks 9\nodfork_tables_shared 5\n");
+	put_file("vmstat", text);
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) ==
+	      ODFORK_COUNTER_TABLES_SHARED);
+	CHECK(c.forks == 0 && c.tables_shared == 5);
+	memset(text, 'x', 1000);
+	strcpy(text + 1000, "\nodfork_forks 9\n");
+	put_file("vmstat", text);
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == ODFORK_COUNTER_FORKS);
+	CHECK(c.forks == 9);
+	drop_file("vmstat");
+}
+
+/* Per process: only from a kernel that provides /proc/<pid>/odfork_stat. */
+static void counters_pid(void *arg)
+{
+	struct odfork_counters c;
+	char name[32];
+	pid_t pid = getpid();
+
+	(void)arg;
+	patched_kernel();
+	CHECK(odfork_read_counters(pid, &c, sizeof(c)) == -EOPNOTSUPP);
+	CHECK(odfork_read_counters(dead_pid(), &c, sizeof(c)) == -ESRCH);
+	snprintf(name, sizeof(name), "%d.stat", (int)pid);
+	put_file(name, "odfork_forks 2\nodfork_tables_shared 64\n");
+	CHECK(odfork_read_counters(pid, &c, sizeof(c)) ==
+	      (ODFORK_COUNTER_FORKS | ODFORK_COUNTER_TABLES_SHARED));
+	CHECK(c.forks == 2 && c.tables_shared == 64);
+	put_file(name, "");
+	CHECK(odfork_read_counters(pid, &c, sizeof(c)) == -EOPNOTSUPP);
+	drop_file(name);
+}
+
+static void counters_old(void *arg)
+{
+	struct odfork_counters c;
+
+	(void)arg;
+	old_kernel();
+	put_file("vmstat", VMSTAT_ALL);	/* not looked at */
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -ENOSYS);
+	CHECK(odfork_read_counters(getpid(), &c, sizeof(c)) == -ENOSYS);
+	CHECK(odfork_read_counters(dead_pid(), &c, sizeof(c)) == -ESRCH);
+	CHECK(odfork_read_counters(0, &c, 4) == -EINVAL);
+	drop_file("vmstat");
+}
+
+static void counters_forced(void *arg)
+{
+	struct odfork_counters c;
+
+	(void)arg;
+	patched_kernel();
+	setenv(ODFORK_ENV_FALLBACK, "1", 1);
+	put_file("vmstat", VMSTAT_ALL);
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -ENOSYS);
+	drop_file("vmstat");
+}
+
 /* Hooks: allocation failure leaves earlier registrations working. */
 static int hook_runs;
 
@@ -817,6 +1016,15 @@ SCENARIO(pid_mode_old)
 SCENARIO(sysctl_values)
 SCENARIO(sysctl_old)
 SCENARIO(hooks_enomem)
+SCENARIO(reason_patched)
+SCENARIO(reason_no_sysctl)
+SCENARIO(reason_old)
+SCENARIO(reason_forced)
+SCENARIO(counters_patched)
+SCENARIO(counters_long_line)
+SCENARIO(counters_pid)
+SCENARIO(counters_old)
+SCENARIO(counters_forced)
 
 static int cleanup(void **state)
 {
@@ -847,6 +1055,15 @@ int main(void)
 		cmocka_unit_test(test_sysctl_values),
 		cmocka_unit_test(test_sysctl_old),
 		cmocka_unit_test(test_hooks_enomem),
+		cmocka_unit_test(test_reason_patched),
+		cmocka_unit_test(test_reason_no_sysctl),
+		cmocka_unit_test(test_reason_old),
+		cmocka_unit_test(test_reason_forced),
+		cmocka_unit_test(test_counters_patched),
+		cmocka_unit_test(test_counters_long_line),
+		cmocka_unit_test(test_counters_pid),
+		cmocka_unit_test(test_counters_old),
+		cmocka_unit_test(test_counters_forced),
 		cmocka_unit_test(test_hooks_lock_held_fork),
 		cmocka_unit_test(test_hooks_lock_held_odfork),
 	};

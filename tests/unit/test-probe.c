@@ -194,6 +194,83 @@ static void test_probe_syscall(void **state)
 	assert_int_equal(odfork_probe_syscall(), expect);
 }
 
+/* The reason computed from the probe's answer and vm.odfork. */
+static int expected_reason(void)
+{
+	FILE *f;
+	int val = 1;
+
+	if (forced())
+		return ODFORK_REASON_FORCED;
+	if (!(kernel_features() & ODFORK_FEAT_PRCTL))
+		return ODFORK_REASON_KERNEL;
+	f = fopen("/proc/sys/vm/odfork", "r");
+	if (f) {
+		if (fscanf(f, "%d", &val) != 1)
+			val = -1;
+		fclose(f);
+	}
+	return val ? ODFORK_REASON_NONE : ODFORK_REASON_SYSCTL;
+}
+
+static void test_fallback_reason(void **state)
+{
+	int expect = expected_reason();
+	int ret;
+
+	(void)state;
+	errno = 4242;
+	ret = odfork_fallback_reason();
+	assert_int_equal(errno, 4242);
+	assert_int_equal(ret, expect);
+	assert_int_equal(odfork_available(),
+			 expect != ODFORK_REASON_FORCED &&
+			 expect != ODFORK_REASON_KERNEL);
+}
+
+/* odfork_forks from /proc/vmstat, or -1 when there is none. */
+static long vmstat_forks(void)
+{
+	char name[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	assert_non_null(f);
+	while (fscanf(f, "%63s %ld", name, &val) == 2)
+		if (!strcmp(name, "odfork_forks"))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* System-wide counters as /proc/vmstat shows them, read independently. */
+static void test_counters(void **state)
+{
+	struct odfork_counters c;
+	long before, after;
+	int ret;
+
+	(void)state;
+	before = vmstat_forks();
+	errno = 4242;
+	ret = odfork_read_counters(0, &c, sizeof(c));
+	assert_int_equal(errno, 4242);
+	after = vmstat_forks();
+	if (!(expected_features() & ODFORK_FEAT_PRCTL) || before < 0) {
+		assert_int_equal(ret, -ENOSYS);
+		return;
+	}
+	assert_true(ret > 0 && ret & ODFORK_COUNTER_FORKS);
+	assert_true(c.forks >= (unsigned long)before);
+	assert_true(c.forks <= (unsigned long)after);
+	/* Per process: the series has no such file yet. */
+	ret = odfork_read_counters(getpid(), &c, sizeof(c));
+	if (access("/proc/self/odfork_stat", F_OK))
+		assert_int_equal(ret, -EOPNOTSUPP);
+	else
+		assert_true(ret > 0);
+}
+
 static void test_probe_errno(void **state)
 {
 	(void)state;
@@ -213,6 +290,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_probe_env),
 		cmocka_unit_test(test_probe_errno),
 		cmocka_unit_test(test_probe_syscall),
+		cmocka_unit_test(test_fallback_reason),
+		cmocka_unit_test(test_counters),
 	};
 
 	self = argv[0];

@@ -81,10 +81,21 @@ void mode_words(unsigned int mode, char *buf, size_t len)
 	}
 }
 
-/* Whether ODFORK_FORCE_FALLBACK asks for plain fork() (see odfork.h). */
-int fallback_forced(void)
+/*
+ * Why forks do not share, as odfork_fallback_reason() says; reason < 0:
+ * vm.odfork could not be read.
+ */
+const char *reason_text(int reason)
 {
-	const char *val = getenv(ODFORK_ENV_FALLBACK);
-
-	return val && *val && strcmp(val, "0");
+	switch (reason) {
+	case ODFORK_REASON_NONE:
+		return "forks share page tables on demand";
+	case ODFORK_REASON_FORCED:
+		return "on-demand fork disabled by " ODFORK_ENV_FALLBACK;
+	case ODFORK_REASON_KERNEL:
+		return "kernel has no on-demand fork support";
+	case ODFORK_REASON_SYSCTL:
+		return "vm.odfork is 0: forks copy tables";
+	}
+	return "vm.odfork cannot be read";
 }

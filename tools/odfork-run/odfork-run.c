@@ -192,23 +192,17 @@ static int arm(void)
 	return odfork_set_mode(ODFORK_MODE_PROCESS | ODFORK_MODE_INHERIT);
 }
 
-static const char *why_unavailable(void)
-{
-	if (fallback_forced())
-		return "on-demand fork disabled by " ODFORK_ENV_FALLBACK;
-	return "kernel has no on-demand fork support";
-}
-
 /* Everything before the exec; 0 or an exit status. */
 static int prepare(const struct opts *o, const char *prog)
 {
+	int reason = odfork_fallback_reason();
 	char why[128];
 	int ret;
 
-	if (!odfork_available())
-		return no_support(o, prog, why_unavailable());
-	if (odfork_sysctl() == 0) {
-		ret = no_support(o, prog, "vm.odfork is 0: forks copy tables");
+	if (reason == ODFORK_REASON_FORCED || reason == ODFORK_REASON_KERNEL)
+		return no_support(o, prog, reason_text(reason));
+	if (reason == ODFORK_REASON_SYSCTL) {
+		ret = no_support(o, prog, reason_text(reason));
 		if (ret)
 			return ret;
 	}

@@ -25,7 +25,7 @@
 /* mode.c */
 int parse_mode(const char *s, unsigned int *mode);
 void mode_words(unsigned int mode, char *buf, size_t len);
-int fallback_forced(void);
+const char *reason_text(int reason);
 
 /* pid.c: --pid [--mode MODE] */
 int pid_main(pid_t pid, int set, unsigned int mode);

@@ -180,7 +180,7 @@ static int report_error(pid_t pid, int err, int writing)
 		(int)pid);
 	if (err == -ENOSYS)
 		fprintf(stderr, "the kernel has no on-demand fork support%s\n",
-			fallback_forced() ?
+			odfork_fallback_reason() == ODFORK_REASON_FORCED ?
 			" (or " ODFORK_ENV_FALLBACK " is set)" : "");
 	else if (err == -EINVAL && writing)
 		fprintf(stderr, "invalid mode\n");

@@ -3,6 +3,7 @@
  * status.c - odfork-run --status: kernel support, vm.odfork, our mode and
  * the odfork_* counters of /proc/vmstat
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static void print_support(void)
 			sep = " ";
 		}
 	}
-	if (fallback_forced())
+	if (odfork_fallback_reason() == ODFORK_REASON_FORCED)
 		printf(" (fallback forced by %s)", ODFORK_ENV_FALLBACK);
 	putchar('\n');
 }
@@ -71,24 +72,40 @@ static void print_own_mode(void)
 	printf("%s (%d)\n", words, mode);
 }
 
+/* The system-wide counters the kernel provides, as /proc/vmstat names them. */
 static void print_counters(void)
 {
-	char line[256];
-	int found = 0;
-	FILE *f;
+	static const struct {
+		unsigned int bit;
+		const char *name;
+		size_t offset;
+	} names[] = {
+		{ ODFORK_COUNTER_FORKS, "odfork_forks",
+		  offsetof(struct odfork_counters, forks) },
+		{ ODFORK_COUNTER_TABLES_SHARED, "odfork_tables_shared",
+		  offsetof(struct odfork_counters, tables_shared) },
+		{ ODFORK_COUNTER_TABLES_COPIED, "odfork_tables_copied",
+		  offsetof(struct odfork_counters, tables_copied) },
+		{ ODFORK_COUNTER_TABLES_REUSED, "odfork_tables_reused",
+		  offsetof(struct odfork_counters, tables_reused) },
+		{ ODFORK_COUNTER_TABLES_DROPPED, "odfork_tables_dropped",
+		  offsetof(struct odfork_counters, tables_dropped) },
+		{ ODFORK_COUNTER_TABLES_FALLBACK, "odfork_tables_fallback",
+		  offsetof(struct odfork_counters, tables_fallback) },
+	};
+	struct odfork_counters c;
+	int mask = odfork_read_counters(0, &c, sizeof(c));
+	size_t i;
 
-	f = fopen("/proc/vmstat", "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "odfork_", strlen("odfork_")))
-			continue;
-		if (!found++)
-			printf("counters:\n");
-		printf("  %s", line);
-	}
-	if (f)
-		fclose(f);
-	if (!found)
+	if (mask < 0) {
 		printf(LABEL "not available\n", "counters:");
+		return;
+	}
+	printf("counters:\n");
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (mask & names[i].bit)
+			printf("  %s %lu\n", names[i].name,
+			       *(unsigned long *)((char *)&c + names[i].offset));
 }
 
 int status_main(void)
