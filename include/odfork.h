@@ -144,6 +144,14 @@ typedef void (*odfork_hook_fn)(void *arg);
 ODFORK_EXPORT int odfork_atfork(odfork_hook_fn prepare, odfork_hook_fn parent,
 				odfork_hook_fn child, void *arg);
 
+/* Since 1.1: remove the newest registration of exactly these hooks and
+ * argument, waiting until no odfork() of another thread still runs them,
+ * so that their code can be unloaded (dlclose()).  0 or -errno (-EINVAL,
+ * -ENOENT). */
+ODFORK_EXPORT int odfork_atfork_remove(odfork_hook_fn prepare,
+				       odfork_hook_fn parent,
+				       odfork_hook_fn child, void *arg);
+
 /* Run-time version of the library. */
 ODFORK_EXPORT const char *odfork_version(void);
 ODFORK_EXPORT int odfork_version_major(void);

@@ -37,20 +37,22 @@ static void arm_next(void)
  */
 pid_t odfork(void)
 {
-	const struct odfork_hook *last = __odfork_hooks_snapshot();
+	struct odfork_hook_snap snap;
 	int saved_errno = errno;
 	pid_t pid;
 
-	__odfork_hooks_prepare(last);
+	__odfork_hooks_get(&snap);
+	__odfork_hooks_prepare(&snap);
 	if (odfork_available())
 		arm_next();
 	errno = saved_errno;
 	pid = fork();
 	saved_errno = errno;
 	if (pid == 0)
-		__odfork_hooks_child(last);
+		__odfork_hooks_child(&snap);
 	else
-		__odfork_hooks_parent(last);
+		__odfork_hooks_parent(&snap);
+	__odfork_hooks_put(&snap);
 	errno = saved_errno;
 	return pid;
 }

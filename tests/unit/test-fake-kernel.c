@@ -918,13 +918,24 @@ static void *register_one(void *arg)
 	return (void *)(intptr_t)odfork_atfork(NULL, count_hook, NULL, arg);
 }
 
+static void *let_go_later(void *arg)
+{
+	char c = 'g';
+
+	(void)arg;
+	usleep(200000);
+	(void)!write(go_fds[1], &c, 1);
+	return NULL;
+}
+
 /*
- * A fork copies the registration lock while another thread holds it: the
- * child can still register.
+ * A fork while another thread registers waits for the registration to
+ * finish (the library holds its lock across fork()): the child has the
+ * hook, and can register more.
  */
 static void hooks_lock_held(void *use_odfork)
 {
-	pthread_t tid;
+	pthread_t tid, go;
 	void *ret;
 	pid_t pid;
 	char c;
@@ -934,14 +945,21 @@ static void hooks_lock_held(void *use_odfork)
 	atomic_store(&hold_next_lock, 1);
 	CHECK(pthread_create(&tid, NULL, register_one, (void *)1) == 0);
 	CHECK(read(held_fds[0], &c, 1) == 1);
+	CHECK(pthread_create(&go, NULL, let_go_later, NULL) == 0);
 	pid = use_odfork ? odfork() : fork();
 	if (pid == 0) {
 		alarm(10);	/* a deadlock fails as SIGALRM */
-		child_exit(odfork_atfork(NULL, count_hook, NULL, NULL) ? 2 : 0);
+		if (odfork_atfork(NULL, count_hook, NULL, (void *)10))
+			child_exit(2);
+		pid = odfork();
+		if (pid == 0)
+			_exit(0);
+		child_exit(pid > 0 && wait_status(pid) == 0 &&
+			   hook_runs == 11 ? 0 : 3);
 	}
 	CHECK(pid > 0);
 	CHECK(wait_status(pid) == 0);
-	CHECK(write(go_fds[1], &c, 1) == 1);
+	CHECK(pthread_join(go, NULL) == 0);
 	CHECK(pthread_join(tid, &ret) == 0 && ret == NULL);
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
- * test-hooks.c - odfork_atfork(): order, nesting, errors, threads
+ * test-hooks.c - odfork_atfork() and odfork_atfork_remove(): order,
+ * nesting, errors, removal, threads
  *
- * Hooks cannot be unregistered, so every scenario runs in its own child
- * process and reports with CHECK() and its exit status.
+ * Every scenario runs in its own child process, with no hooks from the
+ * others, and reports with CHECK() and its exit status.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -331,6 +332,239 @@ static void test_register_while_fork(void **state)
 	assert_child_ok(race_fork_child, NULL);
 }
 
+/* Removal: the newest matching registration, arguments included. */
+static void remove_child(void *arg)
+{
+	(void)arg;
+	CHECK(add_logger(1) == 0);
+	CHECK(add_logger(2) == 0);
+	CHECK(add_logger(1) == 0);
+	CHECK(odfork_atfork(NULL, log_parent, NULL, (void *)3) == 0);
+	CHECK_LOGS("P1P2P1p1p2p1p3", "P1P2P1c1c2c1");
+	errno = 4242;
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, log_child,
+				   (void *)1) == 0);
+	CHECK(errno == 4242);
+	CHECK_LOGS("P2P1p1p2p3", "P2P1c1c2");
+	CHECK(odfork_atfork_remove(NULL, log_parent, NULL, (void *)3) == 0);
+	CHECK(odfork_atfork_remove(NULL, log_parent, NULL, (void *)3) ==
+	      -ENOENT);
+	/* a different argument or function is another registration */
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, log_child,
+				   (void *)7) == -ENOENT);
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, NULL,
+				   (void *)2) == -ENOENT);
+	CHECK(odfork_atfork_remove(NULL, NULL, NULL, NULL) == -EINVAL);
+	CHECK(errno == 4242);
+	CHECK_LOGS("P2P1p1p2", "P2P1c1c2");
+	/* registrations after removals keep their order */
+	CHECK(add_logger(4) == 0);
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, log_child,
+				   (void *)1) == 0);
+	CHECK_LOGS("P4P2p2p4", "P4P2c2c4");
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, log_child,
+				   (void *)2) == 0);
+	CHECK(odfork_atfork_remove(log_prepare, log_parent, log_child,
+				   (void *)4) == 0);
+	CHECK_LOGS("", "");
+}
+
+static void test_remove(void **state)
+{
+	(void)state;
+	assert_child_ok(remove_child, NULL);
+}
+
+/*
+ * A prepare hook that removes itself: this odfork() still runs its parent
+ * and child hooks (it started with them), the next one none of them.
+ */
+static void remove_self(void *arg)
+{
+	log_call('P', arg);
+	if (odfork_atfork_remove(remove_self, log_parent, log_child, arg))
+		log_call('E', arg);
+}
+
+static void remove_self_child(void *arg)
+{
+	(void)arg;
+	CHECK(odfork_atfork(remove_self, log_parent, log_child,
+			    (void *)1) == 0);
+	CHECK(add_logger(2) == 0);
+	CHECK_LOGS("P2P1p1p2", "P2P1c1c2");
+	CHECK_LOGS("P2p2", "P2c2");
+}
+
+static void test_remove_from_hook(void **state)
+{
+	(void)state;
+	assert_child_ok(remove_self_child, NULL);
+}
+
+/*
+ * A removal waits for an odfork() of another thread that runs the hook:
+ * when it returns, the hook is done.
+ */
+static int in_prepare[2], go_on[2];
+static atomic_int parent_ran, removed;
+
+static void blocking_prepare(void *arg)
+{
+	char c = 'p';
+
+	(void)arg;
+	(void)!write(in_prepare[1], &c, 1);
+	(void)!read(go_on[0], &c, 1);
+}
+
+static void note_parent(void *arg)
+{
+	(void)arg;
+	usleep(50000);		/* a removal that does not wait wins */
+	atomic_store(&parent_ran, 1);
+}
+
+static void *odfork_thread(void *arg)
+{
+	pid_t pid = odfork();
+
+	if (pid == 0)
+		_exit(0);
+	return (void *)(intptr_t)(pid > 0 && wait_status(pid) == 0 ?
+				  0 : 1) + (intptr_t)arg;
+}
+
+static void *remove_thread(void *arg)
+{
+	int ret = odfork_atfork_remove(blocking_prepare, note_parent, NULL,
+				       NULL);
+
+	atomic_store(&removed, 1);
+	CHECK(atomic_load(&parent_ran));	/* the hook was done */
+	return (void *)(intptr_t)ret + (intptr_t)arg;
+}
+
+static void remove_waits_child(void *arg)
+{
+	pthread_t forker, remover;
+	void *ret;
+	char c = 'g';
+
+	(void)arg;
+	CHECK(pipe(in_prepare) == 0 && pipe(go_on) == 0);
+	CHECK(odfork_atfork(blocking_prepare, note_parent, NULL, NULL) == 0);
+	CHECK(pthread_create(&forker, NULL, odfork_thread, NULL) == 0);
+	CHECK(read(in_prepare[0], &c, 1) == 1);
+	CHECK(pthread_create(&remover, NULL, remove_thread, NULL) == 0);
+	usleep(100000);
+	CHECK(!atomic_load(&removed));	/* waits for the odfork() */
+	CHECK(write(go_on[1], &c, 1) == 1);
+	CHECK(pthread_join(remover, &ret) == 0 && ret == NULL);
+	CHECK(pthread_join(forker, &ret) == 0 && ret == NULL);
+	/* gone: the next odfork() does not block in it */
+	alarm(10);
+	CHECK(odfork_thread(NULL) == NULL);
+}
+
+static void test_remove_waits(void **state)
+{
+	(void)state;
+	assert_child_ok(remove_waits_child, NULL);
+}
+
+/*
+ * A child forked while another thread runs a hook: that thread is not in
+ * the child, so the child's removal of the hook does not wait for it.
+ */
+static void remove_in_child_child(void *arg)
+{
+	pthread_t forker;
+	void *ret;
+	pid_t pid;
+	char c = 'g';
+
+	(void)arg;
+	CHECK(pipe(in_prepare) == 0 && pipe(go_on) == 0);
+	CHECK(odfork_atfork(blocking_prepare, note_parent, NULL, NULL) == 0);
+	CHECK(pthread_create(&forker, NULL, odfork_thread, NULL) == 0);
+	CHECK(read(in_prepare[0], &c, 1) == 1);
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);	/* a wait for the missing thread: SIGALRM */
+		child_exit(odfork_atfork_remove(blocking_prepare, note_parent,
+						NULL, NULL) ? 2 : 0);
+	}
+	CHECK(pid > 0 && wait_status(pid) == 0);
+	CHECK(write(go_on[1], &c, 1) == 1);
+	CHECK(pthread_join(forker, &ret) == 0 && ret == NULL);
+}
+
+static void test_remove_in_child(void **state)
+{
+	(void)state;
+	assert_child_ok(remove_in_child_child, NULL);
+}
+
+/*
+ * As a plugin that is loaded and unloaded again and again while another
+ * thread forks: once the removal returns, the hook never runs.
+ */
+#define NR_PLUGIN_LOADS	300
+
+static atomic_int plugin_loaded, late_calls;
+
+static void plugin_hook(void *arg)
+{
+	(void)arg;
+	if (!atomic_load(&plugin_loaded))
+		atomic_fetch_add(&late_calls, 1);
+}
+
+static atomic_int stop_forking;
+
+static void *fork_loop(void *arg)
+{
+	pid_t pid;
+
+	while (!atomic_load(&stop_forking)) {
+		pid = odfork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0 || wait_status(pid) != 0)
+			return (void *)1;
+	}
+	return arg;
+}
+
+static void plugin_child(void *arg)
+{
+	pthread_t tid;
+	void *ret;
+	int i;
+
+	(void)arg;
+	CHECK(pthread_create(&tid, NULL, fork_loop, NULL) == 0);
+	for (i = 0; i < NR_PLUGIN_LOADS; i++) {
+		atomic_store(&plugin_loaded, 1);
+		CHECK(odfork_atfork(plugin_hook, plugin_hook, NULL,
+				    NULL) == 0);
+		usleep(500);
+		CHECK(odfork_atfork_remove(plugin_hook, plugin_hook, NULL,
+					   NULL) == 0);
+		atomic_store(&plugin_loaded, 0);
+	}
+	atomic_store(&stop_forking, 1);
+	CHECK(pthread_join(tid, &ret) == 0 && ret == NULL);
+	CHECK(atomic_load(&late_calls) == 0);
+}
+
+static void test_remove_unload(void **state)
+{
+	(void)state;
+	assert_child_ok(plugin_child, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +575,11 @@ int main(void)
 		cmocka_unit_test(test_plain_fork),
 		cmocka_unit_test(test_register_while_odfork),
 		cmocka_unit_test(test_register_while_fork),
+		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_remove_from_hook),
+		cmocka_unit_test(test_remove_waits),
+		cmocka_unit_test(test_remove_in_child),
+		cmocka_unit_test(test_remove_unload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
