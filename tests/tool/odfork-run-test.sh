@@ -75,9 +75,13 @@ expect_err_lines() {
 	[ "$n" -eq "$1" ] || fail "stderr has $n lines, expected $1"
 }
 
-# A bad command line: exit status 2, a reason and the usage on stderr only.
+# odfork-run's own failures exit 125 (env(1), timeout(1)).
+EXIT_FAIL=125
+
+# A bad command line: exit status 125, a reason and the usage on stderr
+# only.
 expect_usage_error() {
-	expect_rc 2
+	expect_rc $EXIT_FAIL
 	expect_no_out
 	expect_err "$1"
 	expect_err "^Usage: odfork-run"
@@ -159,9 +163,7 @@ case_conflicts() {
 	run "$TOOL" --pid $$ --status
 	expect_usage_error "exclude each other"
 	run "$TOOL" --require --pid $$
-	expect_usage_error "--require needs a PROGRAM"
-	run "$TOOL" --require --status
-	expect_usage_error "--require needs a PROGRAM"
+	expect_usage_error "--require needs a PROGRAM or --status"
 }
 
 # --no-inherit was removed: an unknown option, and PROGRAM does not run.
@@ -210,11 +212,11 @@ case_require() {
 	[ -e "$T/ran" ] || fail "control: PROGRAM did not run without --require"
 	rm -f "$T/ran"
 	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" --require -- sh -c "$prog" sh "$T/ran"
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_err "not running sh (--require)"
 	[ ! -e "$T/ran" ] || fail "PROGRAM ran despite --require"
 	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" -r -q -- sh -c "$prog" sh "$T/ran"
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_err "not running sh"
 	[ ! -e "$T/ran" ] || fail "PROGRAM ran despite -r"
 }
@@ -247,41 +249,58 @@ case_dead_pid() {
 	[ -e "/proc/$pid" ] && skip "pid $pid was reused"
 	run "$TOOL" --pid "$pid"
 	[ "$rc" -ne 0 ] || fail "exit status 0 for a dead pid"
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_no_out
 	expect_err "^odfork-run: $pid: no such process"
 	run "$TOOL" --pid "$pid" --mode process
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_err "no such process"
 }
 
 # With the library's support disabled, --pid says so.
 case_pid_no_support() {
 	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" --pid $$
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_no_out
 	expect_err "cannot read the mode of process $$: the kernel has no on-demand fork support"
 	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" --pid $$ --mode off
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_err "cannot set the mode of process $$"
 }
 
+# The first line says whether forks share, and why not, in plain words;
+# --require turns "no" into exit status 125.
 case_status() {
 	run "$TOOL" --status
 	expect_rc 0
 	expect_no_err
+	head -n 1 "$T/out" | grep -q -e '^odfork: \(yes\|no\|unknown\): ' ||
+		fail "the first line is not the verdict"
+	verdict=$(head -n 1 "$T/out")
+	run "$TOOL" --status --require
+	case $verdict in
+	"odfork: yes: "*) expect_rc 0 ;;
+	*) expect_rc $EXIT_FAIL ;;
+	esac
+	[ "$(head -n 1 "$T/out")" = "$verdict" ] || fail "--require changed the verdict"
+	run "$TOOL" --status
 	expect_out "^kernel support: "
 	expect_out "^vm.odfork: "
 	expect_out "^mode: "
 	expect_out "^counters:"
 	if [ ! -e /proc/self/odfork ]; then
+		expect_out "^odfork: no: kernel has no on-demand fork support$"
 		expect_out "^kernel support: *none$"
 		expect_out "^counters: *not available$"
 	fi
 	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" -s
 	expect_rc 0
+	expect_out "^odfork: no: on-demand fork disabled by ODFORK_FORCE_FALLBACK$"
 	expect_out "^kernel support: *none (fallback forced by ODFORK_FORCE_FALLBACK)$"
 	expect_out "^mode: *not available"
+	run env ODFORK_FORCE_FALLBACK=1 "$TOOL" -s -r
+	expect_rc $EXIT_FAIL
+	expect_no_err
 }
 
 # Mode of the shell PROGRAM runs, as /proc/<pid>/odfork shows it: $1 is
@@ -328,7 +347,7 @@ kernel_pid() {
 	expect_usage_error "unknown mode"
 	expect_pid_mode 2
 	run "$TOOL" --pid "$SLEEPER" --set 4
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_err "invalid mode"
 	expect_pid_mode 2
 }
@@ -356,7 +375,7 @@ kernel_denied() {
 		return
 	fi
 	run "$@" "$TOOL" --pid "$target" --mode off
-	expect_rc 1
+	expect_rc $EXIT_FAIL
 	expect_no_out
 	expect_err "cannot set the mode of process $target"
 	expect_err "CAP_SYS_PTRACE"
@@ -370,6 +389,11 @@ case_kernel() {
 	SYSCTL=$(cat /proc/sys/vm/odfork)
 	run "$TOOL" --status
 	expect_rc 0
+	if [ "$SYSCTL" = 0 ]; then
+		expect_out "^odfork: no: vm.odfork is 0: forks copy tables$"
+	else
+		expect_out "^odfork: yes: forks share page tables on demand$"
+	fi
 	expect_out "^kernel support: *syscall prctl procfs sysctl$"
 	expect_out "^vm.odfork: *$SYSCTL "
 	expect_out "^  odfork_forks [0-9]"

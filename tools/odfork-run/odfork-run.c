@@ -5,7 +5,7 @@
  *
  *   odfork-run [OPTIONS] [--] PROGRAM [ARGS...]
  *   odfork-run --pid PID [--mode MODE]
- *   odfork-run --status
+ *   odfork-run --status [--require]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,7 +56,7 @@ static void print_synopsis(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] [--] PROGRAM [ARGS...]\n"
 	      "       " PROG " --pid PID [--mode MODE]\n"
-	      "       " PROG " --status\n", f);
+	      "       " PROG " --status [--require]\n", f);
 }
 
 static void print_help(void)
@@ -66,18 +66,24 @@ static void print_help(void)
 	      "Run PROGRAM so that its forks, and those of its descendants,\n"
 	      "share page tables on demand instead of copying them.\n"
 	      "\n"
-	      "  -r, --require     fail instead of running PROGRAM without\n"
-	      "                    on-demand fork\n"
+	      "  -r, --require     fail (exit status 125) instead of running\n"
+	      "                    PROGRAM without on-demand fork; with\n"
+	      "                    --status, when forks cannot share\n"
 	      "  -q, --quiet       do not warn when running without it\n"
 	      "  -p, --pid PID     print the mode of process PID\n"
 	      "  -m, --mode MODE   with --pid: set the mode first; MODE is\n"
 	      "      --set MODE    off, next, process, process+inherit\n"
 	      "                    (or inherit), or a number\n"
-	      "  -s, --status      print kernel support, vm.odfork, our\n"
-	      "                    mode and the odfork counters\n"
+	      "  -s, --status      print whether forks can share page tables\n"
+	      "                    (or why not) on one line, then kernel\n"
+	      "                    support, vm.odfork, our mode and the\n"
+	      "                    odfork counters\n"
 	      "  -h, --help        print this help\n"
 	      "  -V, --version     print the library version\n"
 	      "\n"
+	      "\n"
+	      "Exit status: PROGRAM's, or 125 when odfork-run fails, 126 when\n"
+	      "PROGRAM cannot run, 127 when it is not found.\n"
 	      "See odfork-run(1).\n", stdout);
 }
 
@@ -140,8 +146,9 @@ static int pick_action(struct opts *o, int have_program)
 				   NULL);
 	if ((o->pid || o->status) && have_program)
 		return usage_error("--pid and --status take no PROGRAM", NULL);
-	if ((o->pid || o->status) && o->require)
-		return usage_error("--require needs a PROGRAM", NULL);
+	if (o->pid && o->require)
+		return usage_error("--require needs a PROGRAM or --status",
+				   NULL);
 	if (o->set && !o->pid)
 		return usage_error("--mode needs --pid", NULL);
 	if (!o->pid && !o->status && !have_program)
@@ -246,7 +253,7 @@ int main(int argc, char **argv)
 	case ACT_PID:
 		return pid_main(o.pid, o.set, o.mode);
 	case ACT_STATUS:
-		return status_main();
+		return status_main(o.require);
 	case ACT_RUN:
 		break;
 	}

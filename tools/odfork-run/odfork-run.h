@@ -13,9 +13,13 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define __noreturn		__attribute__((noreturn))
 
-/* Exit statuses (the program's own status when PROGRAM runs). */
-#define EXIT_FAIL		1	/* operation failed */
-#define EXIT_USAGE		2	/* bad command line */
+/*
+ * Exit statuses (the program's own status when PROGRAM runs).  Our own
+ * failures are 125, as for env(1), nice(1) and timeout(1), so that a
+ * script can tell them from PROGRAM's 1 or 2.
+ */
+#define EXIT_FAIL		125	/* operation failed */
+#define EXIT_USAGE		125	/* bad command line */
 #define EXIT_CANNOT_EXEC	126	/* PROGRAM found, cannot run */
 #define EXIT_NOT_FOUND		127	/* PROGRAM not found */
 
@@ -31,6 +35,6 @@ const char *reason_text(int reason);
 int pid_main(pid_t pid, int set, unsigned int mode);
 
 /* status.c: --status */
-int status_main(void);
+int status_main(int require);
 
 #endif /* ODFORK_RUN_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
- * status.c - odfork-run --status: kernel support, vm.odfork, our mode and
- * the odfork_* counters of /proc/vmstat
+ * status.c - odfork-run --status: one line that says whether forks can
+ * share page tables and why not, then kernel support, vm.odfork, our mode
+ * and the odfork_* counters of /proc/vmstat
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -108,11 +109,31 @@ static void print_counters(void)
 			       *(unsigned long *)((char *)&c + names[i].offset));
 }
 
-int status_main(void)
+/* The verdict line; 1 when forks can share. */
+static int print_verdict(void)
 {
+	int reason = odfork_fallback_reason();
+
+	if (reason == ODFORK_REASON_NONE) {
+		printf("odfork: yes: %s\n", reason_text(reason));
+		return 1;
+	}
+	if (reason < 0)
+		printf("odfork: unknown: %s (%s)\n", reason_text(reason),
+		       strerror(-reason));
+	else
+		printf("odfork: no: %s\n", reason_text(reason));
+	return 0;
+}
+
+/* With require: EXIT_FAIL when forks cannot share. */
+int status_main(int require)
+{
+	int ok = print_verdict();
+
 	print_support();
 	print_sysctl();
 	print_own_mode();
 	print_counters();
-	return 0;
+	return require && !ok ? EXIT_FAIL : 0;
 }
