@@ -136,6 +136,14 @@ ODFORK_EXPORT int odfork_set_mode(unsigned int mode);
 ODFORK_EXPORT int odfork_get_pid_mode(pid_t pid);
 ODFORK_EXPORT int odfork_set_pid_mode(pid_t pid, unsigned int mode);
 
+/* Since 1.1: the same for the process a pidfd refers to (pidfd_open(2),
+ * clone(2) with CLONE_PIDFD): /proc/<pid>/odfork is opened, then the pidfd
+ * confirms that the process has not exited, so a reused pid never gets
+ * the mode meant for another process.  -EBADF, -EINVAL (not a pidfd) and
+ * -ESRCH (exited) come first. */
+ODFORK_EXPORT int odfork_get_pidfd_mode(int pidfd);
+ODFORK_EXPORT int odfork_set_pidfd_mode(int pidfd, unsigned int mode);
+
 /* Hooks run only around odfork(), with pthread_atfork()'s ordering:
  * prepare hooks in reverse order of registration, parent and child hooks
  * in order of registration.  Any callback may be NULL, not all three.

@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 
@@ -45,15 +47,13 @@ static int parse_int(const char *s, int *val)
 	return 0;
 }
 
-static int read_int(const char *path)
+/* The decimal integer in the file open at fd, which it closes. */
+static int read_int_fd(int fd)
 {
 	char buf[32];
 	ssize_t n;
-	int fd, val, ret;
+	int val, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	do
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);
@@ -70,15 +70,20 @@ out:
 	return ret;
 }
 
-static int write_uint(const char *path, unsigned int val)
+static int read_int(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : read_int_fd(fd);
+}
+
+/* Write val in decimal to the file open at fd, which it closes. */
+static int write_uint_fd(int fd, unsigned int val)
 {
 	char buf[16];
 	ssize_t n;
-	int fd, len, ret = 0;
+	int len, ret = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	len = snprintf(buf, sizeof(buf), "%u\n", val);
 	do
 		n = write(fd, buf, len);
@@ -89,6 +94,13 @@ static int write_uint(const char *path, unsigned int val)
 		ret = -EIO;
 	close(fd);
 	return ret;
+}
+
+static int write_uint(const char *path, unsigned int val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : write_uint_fd(fd, val);
 }
 
 static int get_mode(void)
@@ -190,6 +202,100 @@ int odfork_sysctl(void)
 
 	if (odfork_probe() & ODFORK_FEAT_SYSCTL)
 		ret = read_int(ODFORK_PROC_SYSCTL);
+	errno = saved_errno;
+	return ret;
+}
+
+/*
+ * The pid of the process that pidfd refers to, from the "Pid:" line of its
+ * fdinfo: -EBADF when pidfd is not open, -EINVAL when it is not a pidfd,
+ * -ESRCH when the process has been reaped (-1) or lives in a pid namespace
+ * that is not ours (0).
+ */
+static int pidfd_pid(int pidfd)
+{
+	char path[40], buf[1024], *line;
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (pidfd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -EBADF : -errno;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	line = strstr(buf, "\nPid:");
+	if (!line || sscanf(line + 5, "%ld", &pid) != 1)
+		return -EINVAL;
+	return pid > 0 && pid <= INT_MAX ? (int)pid : -ESRCH;
+}
+
+/* Whether the process of pidfd has not exited: its pidfd is not readable. */
+static int pidfd_alive(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int ret;
+
+	do
+		ret = poll(&p, 1, 0);
+	while (ret < 0 && errno == EINTR);
+	return ret == 0;
+}
+
+/*
+ * Open /proc/<pid>/odfork of the process of pidfd, then check that the
+ * process is still alive: its pid cannot have been reused before it is
+ * reaped, so the file opened is that process's.  The fd, or -errno.
+ */
+static int pidfd_open_mode(int pidfd, int flags)
+{
+	char path[32];
+	int pid = pidfd_pid(pidfd);
+	int fd;
+
+	if (pid < 0)
+		return pid;
+	if (!(odfork_probe() & ODFORK_FEAT_PROCFS))
+		return pidfd_alive(pidfd) ? -ENOSYS : -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/odfork", pid);
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return pid_errno(-errno);
+	if (!pidfd_alive(pidfd)) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+int odfork_get_pidfd_mode(int pidfd)
+{
+	int saved_errno = errno;
+	int ret = pidfd_open_mode(pidfd, O_RDONLY);
+
+	if (ret >= 0)
+		ret = read_int_fd(ret);
+	errno = saved_errno;
+	return ret;
+}
+
+int odfork_set_pidfd_mode(int pidfd, unsigned int mode)
+{
+	int saved_errno = errno;
+	int ret = -EINVAL;
+
+	if (mode_valid(mode))
+		ret = pidfd_open_mode(pidfd, O_WRONLY);
+	if (ret >= 0)
+		ret = write_uint_fd(ret, mode);
 	errno = saved_errno;
 	return ret;
 }

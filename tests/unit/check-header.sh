@@ -31,6 +31,8 @@ int main(void)
 	const char *(*version)(void) = odfork_version;
 	int (*probe_syscall)(void) = odfork_probe_syscall;
 	int (*reason)(void) = odfork_fallback_reason;
+	int (*fdget)(int) = odfork_get_pidfd_mode;
+	int (*fdset)(int, unsigned int) = odfork_set_pidfd_mode;
 	int (*unhook)(odfork_hook_fn, odfork_hook_fn, odfork_hook_fn, void *) =
 		odfork_atfork_remove;
 	int (*counters)(pid_t, struct odfork_counters *, size_t) =
@@ -49,7 +51,7 @@ int main(void)
 
 	(void)f; (void)probe; (void)get; (void)set; (void)pget; (void)pset;
 	(void)hooks; (void)version; (void)probe_syscall; (void)feat;
-	(void)reason; (void)unhook; (void)counters; (void)bits; (void)reasons;
+	(void)reason; (void)fdget; (void)fdset; (void)unhook; (void)counters; (void)bits; (void)reasons;
 	c.forks = c.tables_shared = c.tables_copied = c.tables_reused = 0;
 	c.tables_dropped = c.tables_fallback = 0;
 	(void)c; (void)mode; (void)opts;

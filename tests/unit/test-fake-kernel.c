@@ -18,8 +18,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -295,6 +297,20 @@ static void get_file(const char *name, char *buf, size_t size)
 	f = fopen(path, "r");
 	CHECK(f && fgets(buf, size, f));
 	fclose(f);
+}
+
+static int file_has(const char *name, const char *text)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fake_dir, name);
+	f = fopen(path, "r");
+	CHECK(f);
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return !strcmp(buf, text);
 }
 
 static void drop_file(const char *name)
@@ -675,6 +691,98 @@ static void pid_mode_old(void *arg)
 	CHECK(odfork_get_pid_mode(-5) == -EINVAL);
 }
 
+/*
+ * A child that waits for a byte on fds[0] before it exits, with a pidfd
+ * (pidfd_open(2), which valgrind does not know: the scenario is skipped
+ * there, and on kernels before 5.3).
+ */
+static pid_t sleeper(int fds[2], int *pidfd)
+{
+	pid_t pid;
+	char c;
+
+	if (on_valgrind())
+		_exit(EXIT_SKIP);
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	if (pid == 0) {
+		(void)!read(fds[0], &c, 1);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	*pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (*pidfd < 0 && errno == ENOSYS)
+		_exit(EXIT_SKIP);
+	CHECK(*pidfd >= 0);
+	return pid;
+}
+
+/* Exits and becomes a zombie: the pidfd turns readable. */
+static void sleeper_exit(int fds[2], int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	char c = 'x';
+
+	CHECK(write(fds[1], &c, 1) == 1);
+	CHECK(poll(&p, 1, 10000) == 1);
+}
+
+static void pidfd_mode_patched(void *arg)
+{
+	char name[16], buf[16];
+	int fds[2], pidfd, pipefd[2];
+	pid_t pid;
+
+	(void)arg;
+	patched_kernel();
+	pid = sleeper(fds, &pidfd);
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	put_file(name, "0\n");
+	errno = 4242;
+	CHECK(odfork_set_pidfd_mode(pidfd, ODFORK_MODE_PROCESS) == 0);
+	CHECK(errno == 4242);
+	get_file(name, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "2\n"));
+	CHECK(odfork_get_pidfd_mode(pidfd) == 2);
+	CHECK(odfork_set_pidfd_mode(pidfd, 5) == -EINVAL);
+	CHECK(odfork_get_pidfd_mode(-1) == -EBADF);
+	CHECK(pipe(pipefd) == 0);
+	CHECK(odfork_get_pidfd_mode(pipefd[0]) == -EINVAL);
+	close(pipefd[0]);
+	CHECK(odfork_get_pidfd_mode(pipefd[0]) == -EBADF);
+	close(pipefd[1]);
+	/*
+	 * Exited: the file of its pid (as a reused pid's would) is not
+	 * used.
+	 */
+	sleeper_exit(fds, pidfd);
+	put_file(name, "6\n");
+	CHECK(odfork_get_pidfd_mode(pidfd) == -ESRCH);
+	CHECK(odfork_set_pidfd_mode(pidfd, ODFORK_MODE_OFF) == -ESRCH);
+	CHECK(!file_has(name, "0\n"));	/* (the fake truncates at open) */
+	CHECK(wait_status(pid) == 0);
+	CHECK(odfork_get_pidfd_mode(pidfd) == -ESRCH);
+	drop_file(name);
+	close(pidfd);
+}
+
+static void pidfd_mode_old(void *arg)
+{
+	int fds[2], pidfd;
+	pid_t pid;
+
+	(void)arg;
+	old_kernel();
+	pid = sleeper(fds, &pidfd);
+	CHECK(odfork_get_pidfd_mode(pidfd) == -ENOSYS);
+	CHECK(odfork_set_pidfd_mode(pidfd, ODFORK_MODE_OFF) == -ENOSYS);
+	CHECK(odfork_set_pidfd_mode(pidfd, 3) == -EINVAL);
+	sleeper_exit(fds, pidfd);
+	CHECK(odfork_get_pidfd_mode(pidfd) == -ESRCH);
+	CHECK(wait_status(pid) == 0);
+	close(pidfd);
+}
+
 static void sysctl_values(void *arg)
 {
 	(void)arg;
@@ -1031,6 +1139,8 @@ SCENARIO(mode_patched)
 SCENARIO(mode_old)
 SCENARIO(pid_mode_patched)
 SCENARIO(pid_mode_old)
+SCENARIO(pidfd_mode_patched)
+SCENARIO(pidfd_mode_old)
 SCENARIO(sysctl_values)
 SCENARIO(sysctl_old)
 SCENARIO(hooks_enomem)
@@ -1070,6 +1180,8 @@ int main(void)
 		cmocka_unit_test(test_mode_old),
 		cmocka_unit_test(test_pid_mode_patched),
 		cmocka_unit_test(test_pid_mode_old),
+		cmocka_unit_test(test_pidfd_mode_patched),
+		cmocka_unit_test(test_pidfd_mode_old),
 		cmocka_unit_test(test_sysctl_values),
 		cmocka_unit_test(test_sysctl_old),
 		cmocka_unit_test(test_hooks_enomem),

@@ -5,11 +5,16 @@
  * Reading /proc/<pid>/odfork needs ptrace-read permission over the process,
  * writing it ptrace-attach permission.  When the kernel says no, name what
  * is missing: CAP_SYS_PTRACE, a matching uid, or a Yama restriction.
+ *
+ * The process is pinned with a pidfd first, where the kernel has them
+ * (5.3): the mode is then set and read through it, so both act on the
+ * same process even if it exits and its pid is reused in between.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #ifdef HAVE_LIBCAP
 #include <sys/capability.h>
@@ -199,21 +204,63 @@ static void print_mode(pid_t pid, unsigned int mode)
 	printf("%d: %s (%u)\n", (int)pid, words, mode);
 }
 
-/* Print the mode of pid, after setting it when asked to.  Exit status. */
-int pid_main(pid_t pid, int set, unsigned int mode)
+/* A pidfd of pid; -1 with errno set (ENOSYS before Linux 5.3). */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int set_mode(pid_t pid, int pidfd, unsigned int mode)
+{
+	if (pidfd >= 0)
+		return odfork_set_pidfd_mode(pidfd, mode);
+	return odfork_set_pid_mode(pid, mode);
+}
+
+static int get_mode(pid_t pid, int pidfd)
+{
+	if (pidfd >= 0)
+		return odfork_get_pidfd_mode(pidfd);
+	return odfork_get_pid_mode(pid);
+}
+
+static int act(pid_t pid, int pidfd, int set, unsigned int mode)
 {
 	int ret;
 
-	if (!proc_exists(pid))
-		return report_error(pid, -ESRCH, set);
 	if (set) {
-		ret = odfork_set_pid_mode(pid, mode);
+		ret = set_mode(pid, pidfd, mode);
 		if (ret < 0)
 			return report_error(pid, ret, 1);
 	}
-	ret = odfork_get_pid_mode(pid);
+	ret = get_mode(pid, pidfd);
 	if (ret < 0)
 		return report_error(pid, ret, 0);
 	print_mode(pid, ret);
 	return 0;
+}
+
+/*
+ * Print the mode of pid, after setting it when asked to.  Exit status.
+ * Without pidfds (old kernel, or a thread id, which pidfd_open() refuses
+ * before Linux 6.9) it goes by the pid.
+ */
+int pid_main(pid_t pid, int set, unsigned int mode)
+{
+	int pidfd, ret;
+
+	if (!proc_exists(pid))
+		return report_error(pid, -ESRCH, set);
+	pidfd = open_pidfd(pid);
+	if (pidfd < 0 && errno == ESRCH)
+		return report_error(pid, -ESRCH, set);
+	ret = act(pid, pidfd, set, mode);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
 }
