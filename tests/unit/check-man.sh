@@ -6,7 +6,8 @@
 # Every page in MANDIR renders without a single groff warning and has a
 # NAME section whatis can parse; a ".so" alias points at a page that exists
 # and names the alias in its NAME section; every library page (section 3)
-# has a matching .TH and the sections the house style asks for; every
+# has a matching .TH and the sections the house style asks for (VERSIONS
+# included), no page cites fork(3), which Linux does not have; every
 # exported function has its own NAME.3 (page or alias).
 set -u
 
@@ -50,7 +51,8 @@ check_library_page()
 	[ "$th" = "$base" ] || fail "$base: .TH says $th"
 	name_section "$page" | grep -qw "${base%.*}" ||
 		fail "$base: NAME does not name ${base%.*}"
-	for sh in NAME SYNOPSIS DESCRIPTION 'RETURN VALUE' ERRORS 'SEE ALSO'
+	for sh in NAME SYNOPSIS DESCRIPTION 'RETURN VALUE' ERRORS VERSIONS \
+		'SEE ALSO'
 	do
 		grep -q "^\.SH \"\\?$sh\"\\?\$" "$page" ||
 			fail "$base: no .SH $sh"
@@ -66,6 +68,8 @@ check_page()
 		lexgrog "$page" >/dev/null 2>&1 ||
 			fail "$base: whatis cannot parse the NAME section"
 	fi
+	# Linux has fork(2), which documents the C library's wrapper too.
+	! grep -q '^\.BR fork (3)' "$page" || fail "$base: fork(3) instead of fork(2)"
 	case $base in
 	*.3) check_library_page "$page" "$base" ;;
 	esac
