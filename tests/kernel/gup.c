@@ -11,8 +11,10 @@
  * sides: /proc/pid/mem, process_vm_writev/readv, vmsplice, O_DIRECT on a
  * loop device, io_uring fixed buffers, futexes, MADV_POPULATE_WRITE.
  * The memcg tests make unsharing fail for lack of memory: the writer gets
- * the classic COW-under-memcg result (OOM kill), mprotect/munmap fail
- * with ENOMEM, and the other sharer's data stays exactly intact.
+ * the classic COW-under-memcg result (OOM kill); mprotect/munmap of part
+ * of a table reserve the copy's table page and succeed (or fail with
+ * ENOMEM where fork() could too), and the other sharer's data stays
+ * exactly intact.
  *
  * Page contents follow pat(tag, index): every byte of page `index` (of
  * a region, a buffer, a device) is tag + 31 * index, so different tags
@@ -585,8 +587,11 @@ KT_TEST(test_vmsplice_before_fork_parent_unmaps)
 /*
  * The same reference, but the child exits untouched and the parent takes
  * the tables back by writing: the referenced page is copied on write, as
- * after fork(), so the pipe keeps the fork-time data.  Pages that nothing
- * else references stay writable: the parent does not fault page by page.
+ * after fork(), so the pipe keeps the fork-time data.  Every page is
+ * write-protected by the take-back, as fork() leaves it: the parent
+ * faults once per page, as after fork() and the child's exit (a page
+ * left writable would let a vmsplice() taken after the take-back see
+ * the next write, see review.c test_takeback_then_vmsplice).
  */
 KT_TEST(test_vmsplice_before_fork_child_exits)
 {
@@ -619,9 +624,9 @@ KT_TEST(test_vmsplice_before_fork_child_exits)
 	expect_pipe_page(p[0], idx);
 	expect_pages(r, 0, NT * PPT, 'W');
 	faults = ru1.ru_minflt - ru0.ru_minflt;
-	if (faults >= (long)(NT * PPT / 4))
-		kt_fail(__FILE__, __LINE__, "%ld faults writing %lu pages",
-			faults, NT * PPT);
+	if (faults < (long)(NT * PPT))
+		kt_fail(__FILE__, __LINE__, "%ld faults writing %lu pages: "
+			"fork() write-protects every page", faults, NT * PPT);
 	return 0;
 }
 
@@ -1356,7 +1361,13 @@ static int wait_deadline(pid_t pid, int seconds)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Each operation succeeded or failed with ENOMEM; at least one failed. */
+/*
+ * Each operation succeeded or failed with ENOMEM.  The unshare that a cut
+ * through a shared table needs no longer fails (its table page is
+ * reserved, as munmap must not fail for it), so all may succeed; what is
+ * left to fail is the kernel's own allocations (a VMA split), as after
+ * fork().
+ */
 static void en_check(const struct en_result *res)
 {
 	int k, nomem = 0;
@@ -1373,7 +1384,6 @@ static void en_check(const struct en_result *res)
 	}
 	fprintf(stderr, "mprotect/munmap under memory.max=0: %d of %d ENOMEM\n",
 		nomem, EN_TABLES);
-	KT_GE(nomem, 1);
 	KT_EQ(res->bad, -1);
 }
 

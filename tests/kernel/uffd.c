@@ -363,15 +363,18 @@ KT_TEST(test_move_from_shared)
 
 	/*
 	 * Table 1 is pending reuse (the child is gone): the move takes it
-	 * back without a copy, and its pages never stopped being exclusive
-	 * to us, so page 6 moves.  (After a classic fork() and the child's
-	 * exit the page would still be marked shared: EBUSY.)
+	 * back without a copy, and the take-back leaves its pages as fork()
+	 * leaves them (not exclusive): EBUSY, as after a classic fork() and
+	 * the child's exit, until we write the page; then it moves.
 	 */
-	KT_EQ(move(fd, dst + MU_PAGE, tab(r, 1) + 6 * MU_PAGE), 0);
+	KT_FAILS(move(fd, dst + MU_PAGE, tab(r, 1) + 6 * MU_PAGE), EBUSY);
 	KT_STEP(&s, .reused = 1);
+	mu_fill(tab(r, 1) + 6 * MU_PAGE, 1, 2);
+	KT_EQ(move(fd, dst + MU_PAGE, tab(r, 1) + 6 * MU_PAGE), 0);
+	KT_STILL(&s);
 	KT_EQ(*(volatile uint64_t *)(tab(r, 1) + 6 * MU_PAGE), 0);
 	KT_EQ(((uint64_t *)(dst + MU_PAGE))[0],
-	      mu_val(tab(r, 1) + 6 * MU_PAGE, 0));
+	      mu_val(tab(r, 1) + 6 * MU_PAGE, 2));
 	mu_check(tab(r, 1) + 7 * MU_PAGE, 2 * MU_PPT - 7, 0);
 	close(fd);
 	return 0;
