@@ -31,7 +31,9 @@ step "dependencies"
 tools/install-deps.sh
 
 step "userspace build"
-[ -f "$build/build.ninja" ] || meson setup "$build" "$top"
+# -Dwerror=true: the project's own CI treats warnings as errors
+# (distributions build with the default, werror off).
+[ -f "$build/build.ninja" ] || meson setup -Dwerror=true "$build" "$top"
 ninja -C "$build"
 
 step "unit suite (host kernel $(uname -r))"
