@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot a kernel under QEMU (TCG: KVM does not work on our machines) with the
+# Boot a kernel under QEMU (TCG unless ODFORK_VM_ACCEL=kvm) with the
 # host's / as a read-only 9p root, run a shell command in the guest, and
 # fail if the guest kernel log shows a BUG, WARNING, Oops, lockdep report,
 # "Bad rss-counter", "bad pmd" or a taint.
@@ -19,6 +19,17 @@
 # COMMAND runs with "sh -e" in the repository root inside the guest, as root.
 # The exit status is COMMAND's, or 1 if the log is not clean, or 124 if the
 # guest did not finish in time.  The guest is always powered off.
+#
+# Environment (for tools/demo.sh and tools/test-all.sh, which reach this
+# script also through bench/run.sh, tests/selftests/run.sh and
+# tests/stress/run.sh):
+#   ODFORK_VM_ACCEL=kvm       run QEMU with KVM (default tcg; probe first
+#                             with tools/kvm-probe.sh: nested KVM can hang)
+#   ODFORK_VM_CONSOLE=log     the serial console goes to the log only, not
+#                             to stdout; a progress line (elapsed time and
+#                             the console's last line) goes to stderr every
+#                             ODFORK_VM_PROGRESS seconds (default 30), and a
+#                             summary line with the log's path at the end
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +43,9 @@ mem=3G
 smp=2
 numa=1
 append=
+accel=${ODFORK_VM_ACCEL:-tcg}
+console=${ODFORK_VM_CONSOLE:-tee}
+progress=${ODFORK_VM_PROGRESS:-30}
 
 usage() {
 	sed -n '8,17p' "$0" >&2
@@ -54,6 +68,17 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || usage
 [ -r "$kernel" ] || { echo "vm-run.sh: no kernel at $kernel" >&2; exit 2; }
+case $accel in
+tcg|kvm) ;;
+*) echo "vm-run.sh: ODFORK_VM_ACCEL must be tcg or kvm" >&2; exit 2 ;;
+esac
+case $console in
+tee|log) ;;
+*) echo "vm-run.sh: ODFORK_VM_CONSOLE must be tee or log" >&2; exit 2 ;;
+esac
+case $progress in
+''|*[!0-9]*|0) echo "vm-run.sh: bad ODFORK_VM_PROGRESS" >&2; exit 2 ;;
+esac
 log=${log:-$vmdir/serial.log}
 out=${out:-$vmdir/out}
 
@@ -96,14 +121,63 @@ cmdline+=" init=$here/vm/init odfork_top=$top panic=-1 oops=panic"
 # real livelock or a hung task (120 s) still shows.
 cmdline+=" init_on_free=1 watchdog_thresh=60 $append"
 
+qemu() {
+	timeout -k 15 "$timeout" qemu-system-x86_64 \
+		-accel "$accel" -cpu max -m "$mem" -smp "$smp" "${numa_args[@]}" \
+		-display none -monitor none -serial stdio -no-reboot \
+		-kernel "$kernel" -append "$cmdline" \
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$out,mount_tag=odfork-out,security_model=none" \
+		< /dev/null 2>&1
+}
+
+# m:ss of a number of seconds.
+mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+
+# The console's last non-empty line, printable characters only, shortened.
+last_line() {
+	tail -c 2048 "$log" 2>/dev/null | tr -d '\r' | grep -av '^[[:space:]]*$' |
+		tail -n 1 | tr -cd '[:print:]\t' | cut -c 1-100
+}
+
+# Log mode: QEMU writes to the log only; every $progress seconds a line on
+# stderr says how long the guest has run and what it printed last.
+run_logged() {
+	local pid t0=$SECONDS next=$((SECONDS + progress))
+
+	echo "vm-run.sh: guest running ($accel, $smp CPUs, $mem), console in $log" >&2
+	qemu > "$log" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		[ $SECONDS -ge $next ] || continue
+		next=$((next + progress))
+		echo "vm-run.sh: $(mmss $((SECONDS - t0))) in the guest: $(last_line)" >&2
+	done
+	wait "$pid"
+}
+
+# Log mode: one line at the end, with the log's path when the run failed
+# (called by the EXIT trap).
+# shellcheck disable=SC2317
+summary() {
+	local rc=$1
+
+	if [ "$rc" = 0 ]; then
+		echo "vm-run.sh: guest done in $(mmss $((SECONDS - vm_t0))), command exit 0, log clean" >&2
+	else
+		echo "vm-run.sh: guest run failed (exit $rc) after $(mmss $((SECONDS - vm_t0))); serial log: $log" >&2
+	fi
+}
+
 rc=0
-timeout -k 15 "$timeout" qemu-system-x86_64 \
-	-accel tcg -cpu max -m "$mem" -smp "$smp" "${numa_args[@]}" \
-	-display none -monitor none -serial stdio -no-reboot \
-	-kernel "$kernel" -append "$cmdline" \
-	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-	-virtfs "local,path=$out,mount_tag=odfork-out,security_model=none" \
-	< /dev/null 2>&1 | tee "$log" || rc=$?
+vm_t0=$SECONDS
+if [ "$console" = log ]; then
+	trap 'summary $?' EXIT
+	run_logged || rc=$?
+else
+	qemu | tee "$log" || rc=$?
+fi
 
 # Scan the serial log and the guest's dmesg for signs of a kernel bug.
 # (lockdep reports start with "WARNING:" or "INFO:"; "BUG:" covers
