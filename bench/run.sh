@@ -322,6 +322,7 @@ run_info() {
 	echo "host cpus: $(nproc)"
 	echo "host memory: $(free -g | awk '/^Mem:/ { print $2 " GiB" }')"
 	echo "qemu: $(qemu-system-x86_64 --version | head -n 1)"
+	echo "accel: ${ODFORK_VM_ACCEL:-tcg}"
 	echo "guest memory: $(guest_mem)"
 	echo "guest vcpus: 2"
 }

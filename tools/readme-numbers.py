@@ -9,8 +9,9 @@ size (bench/results/fork-latency.csv) and every target with its result
 the same results).  Nothing else in the README may state a ratio such as
 "90.8x": a number outside the block would not follow the results.
 
-  tools/readme-numbers.py [--results DIR] [--report FILE]
-        print the block
+  tools/readme-numbers.py [--results DIR] [--report FILE] [--body]
+        print the block (--body: without the marker lines; tools/demo.sh
+        prints its results this way)
   tools/readme-numbers.py [...] --check README
         exit 1 (and print a diff) when README's block is not what the
         results give, when a ratio appears outside it, or when
@@ -36,6 +37,8 @@ END = '<!-- END readme-numbers -->'
 
 # A ratio stated in prose ("90.8x", "70-80x"): not inside a word, so that
 # "x86-64" and hexadecimal numbers do not count.
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 RATIO = re.compile(r'(?<![\w.])\d+(?:\.\d+)?x(?!\w)')
 
 
@@ -161,11 +164,17 @@ def block(results, report):
     rows = latency_rows(results)
     gib = [r for r in rows if r[0] == 1 << 30]
     met = sum(1 for t in targets if t[2] == 'met')
+    # bench/run.sh records the accelerator since runs may use KVM.
+    accel = run.get('accel', 'tcg').upper()
+    link = os.path.relpath(report, TOP)
+    if link.startswith('..'):
+        link = os.path.abspath(report)
 
     out = [BEGIN, '']
     if gib:
-        size, fork, odfork = gib[0]
-        out += para(f'In the emulated VM, an on-demand fork of a process '
+        _, fork, odfork = gib[0]
+        out += para(f'In the {"emulated " if accel == "TCG" else ""}VM, '
+                    f'an on-demand fork of a process '
                     f'with 1 GiB of memory returns '
                     f'**{ratio(fork[1], odfork[1])}** sooner than fork() '
                     f'(medians; {ratio(fork[0], odfork[0])} at the '
@@ -187,11 +196,13 @@ def block(results, report):
     out += [''] + para(
         f'From the {run.get("variant", "?")} run of {run["date"]} '
         f'(`{run.get("command", "?")}`): one boot of the bench kernel in '
-        f'QEMU TCG with {guest.get("cpus", "?")} vCPUs, on a {load} host '
+        f'QEMU {"TCG" if accel == "TCG" else "with " + accel}, '
+        f'{guest.get("cpus", "?")} vCPUs, on a {load} host '
         f'(load average {before} before, {after} after, on {cpus} CPUs).  '
-        'Times are those of an emulated CPU: compare the ratios.  Every '
-        'number, the fault costs, Redis, AFL++ and SQLite: '
-        '[bench/RESULTS.md](bench/RESULTS.md).') + ['', END]
+        + ('Times are those of an emulated CPU: compare the ratios.  '
+           if accel == 'TCG' else '') + 'Every '
+        f'number, the fault costs, Redis, AFL++ and SQLite: '
+        f'[{link}]({link}).') + ['', END]
     return out
 
 
@@ -223,9 +234,10 @@ def stray_ratios(before, after, path):
 def main():
     ap = argparse.ArgumentParser(
         description='The README numbers, from bench/results.')
-    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap.add_argument('--results', default=os.path.join(top, 'bench/results'))
+    ap.add_argument('--results', default=os.path.join(TOP, 'bench/results'))
     ap.add_argument('--report', help='default: RESULTS.md beside --results')
+    ap.add_argument('--body', action='store_true',
+                    help='print the block without its marker lines')
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument('--check', metavar='README')
     mode.add_argument('--update', metavar='README')
@@ -237,7 +249,7 @@ def main():
     try:
         want = block(args.results, report)
         if not args.check and not args.update:
-            print('\n'.join(want))
+            print('\n'.join(want[2:-2] if args.body else want))
             return 0
         path = args.check or args.update
         with open(path, encoding='utf-8') as f:

@@ -10,6 +10,9 @@
 #   kvm-probe       tools/kvm-probe.sh: no device, a guest that exits as
 #                   the probe expects, one that fails, one that hangs
 #   install-deps    the package sets of tools/install-deps.sh --list
+#   common          tools/common.sh: step banners, run_step's progress
+#                   lines, its report of a failure
+#   plans           tools/demo.sh --plan and tools/test-all.sh --plan
 #
 # Usage: scripts-test.sh TOP CASE.  Exit status: 0 pass, 1 fail.
 set -u
@@ -163,6 +166,40 @@ install-deps)
 	"$deps" --list > "$T/default"
 	cmp -s "$T/default" "$T/full" || fail "the default is not 'full'"
 	expect_rc 2 "$deps" everything 2> /dev/null
+	;;
+common)
+	(
+		cd "$top" || exit 1
+		PROGRESS_S=1
+		# shellcheck source=tools/common.sh
+		. tools/common.sh
+		step "a step"
+		run_step "$T/ok.log" sh -c 'echo out; echo working >&2; sleep 3' \
+			> "$T/ok.out"
+		run_step "$T/bad.log" sh -c 'echo broken >&2; exit 3' ||
+			echo "rc=$?" >&2
+	) 2> "$T/stderr"
+	expect "$T/stderr" '^=== \[0:0[0-9]\] a step$'
+	expect "$T/stderr" '^    \[0:0[1-3]\] working$'
+	expect "$T/stderr" "^    done in 0:0[0-9] \(log: $T/ok.log\)"
+	expect "$T/ok.out" '^out$'
+	expect "$T/ok.log" '^working$'
+	expect "$T/stderr" "failed \(exit 3\) .* the end of $T/bad.log:"
+	expect "$T/stderr" '^    \| broken$'
+	expect "$T/stderr" '^rc=3$'
+	;;
+plans)
+	"$top/tools/demo.sh" --plan 2> "$T/demo" || fail "demo.sh --plan failed"
+	"$top/tools/test-all.sh" --plan 2> "$T/test" ||
+		fail "test-all.sh --plan failed"
+	for f in "$T/demo" "$T/test"; do
+		expect "$f" '^  disk: +about [0-9.]+ GB .*GB free$'
+		expect "$f" '^  memory: +about [0-9]+ GiB .*GiB available$'
+		expect "$f" 'kernel (is built from scratch: about 20 minutes|was built before)'
+		expect "$f" 'QEMU uses KVM if'
+	done
+	expect "$T/demo" 'about 25 minutes in all from scratch'
+	expect "$T/test" 'about 25-35 minutes on 2 cores'
 	;;
 *)
 	fail "no such case"
