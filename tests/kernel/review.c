@@ -572,16 +572,18 @@ KT_TEST(test_takeback_then_vmsplice)
 /* ------------------------------------------------------------------ */
 /* Interface hardening (finding 6) */
 
-/* A process of uid nobody that others of that uid may ptrace; on 'd'
- * it makes itself non-dumpable (as a setuid exec would). */
+/* A process of uid nobody that others of that uid may ptrace ('r' once
+ * it is); on 'd' it makes itself non-dumpable (as a setuid exec would). */
 static void target_main(int cmd, int rep)
 {
-	char c;
+	char c = 'r';
 
 	if (kt_drop_to(KT_NOBODY) != 0)
 		_exit(2);
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	if (write(rep, &c, 1) != 1)
+		_exit(3);
 	while (read(cmd, &c, 1) == 1) {
 		if (c == 'd')
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -616,7 +618,7 @@ static int pw_nobody(void *arg)
 KT_TEST(test_procfs_write_checked_at_write)
 {
 	int cmd[2], rep[2];
-	char path[64];
+	char path[64], c;
 	struct pw w;
 	pid_t pid;
 
@@ -632,6 +634,8 @@ KT_TEST(test_procfs_write_checked_at_write)
 	}
 	close(cmd[0]);
 	close(rep[1]);
+	KT_EQ(read(rep[0], &c, 1), 1);
+	KT_EQ(c, 'r');
 	w.target = pid;
 	w.cmd = cmd[1];
 	w.rep = rep[0];
