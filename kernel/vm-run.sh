@@ -187,7 +187,11 @@ bad+='possible (circular|recursive) locking|inconsistent lock state|'
 bad+='suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lockdep is turned off|'
 bad+='Bad rss-counter|bad pmd|Bad page|non-zero pgtables_bytes|'
 bad+='general protection|Tainted:'
-if grep -aEn "$bad" "$log" "$out/dmesg" 2>/dev/null | sed 's/^/vm-run.sh: bad log: /' >&2; then
+# Only files that exist: with pipefail, grep's exit 2 for a missing dmesg
+# (a guest that died early) would hide the matches it found in the log.
+scan=("$log")
+[ -f "$out/dmesg" ] && scan+=("$out/dmesg")
+if grep -aEn "$bad" "${scan[@]}" | sed 's/^/vm-run.sh: bad log: /' >&2; then
 	echo "vm-run.sh: guest log is not clean (see $log)" >&2
 	exit 1
 fi
