@@ -2,12 +2,12 @@
 /*
  * counters.c - the odfork counters of the kernel
  *
- * System-wide, the series adds odfork_* lines to /proc/vmstat.  A kernel
- * that also counts per process provides /proc/<pid>/odfork_stat with the
- * same "name value" lines; the series does not yet, and then a pid's
- * counters are -EOPNOTSUPP.  Lines the library does not know are skipped
- * and counters the kernel does not have stay 0: the return value says
- * which were read.  A new source is a new path in counters_path().
+ * System-wide, the series adds odfork_* lines to /proc/vmstat; per
+ * process (since its patch 0016), /proc/<pid>/odfork_stat holds the same
+ * "name value" lines and odfork_tables_held.  On a kernel without that
+ * file a pid's counters are -EOPNOTSUPP.  Lines the library does not know
+ * are skipped and counters the kernel does not have stay 0: the return
+ * value says which were read.  A new source is a new path in counters_path().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +42,8 @@ static const struct {
 	  offsetof(struct odfork_counters, tables_dropped) },
 	{ "odfork_tables_fallback",
 	  offsetof(struct odfork_counters, tables_fallback) },
+	{ "odfork_tables_held",
+	  offsetof(struct odfork_counters, tables_held) },
 };
 
 #define NR_COUNTERS	(sizeof(counter_names) / sizeof(counter_names[0]))

@@ -7,10 +7,14 @@
  * WIPEONFORK, in an mm without pinned pages.  Every other table that
  * fork copies is counted in odfork_tables_fallback.
  *
+ * /proc/<pid>/odfork_stat counts the same events per process, and the
+ * tables a process holds (per_process).
+ *
  * The process has tables of its own (stack, heap, libraries), so fork
  * deltas are compared with a baseline fork made just before: what a
  * region adds to it is exact.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/userfaultfd.h>
@@ -342,6 +346,141 @@ KT_TEST(test_counters_sysctl_0_moves_none)
 	return 0;
 }
 
+/*
+ * /proc/<pid>/odfork_stat: the same events, counted for the process that
+ * caused them (forks, shared and fallback for the forking parent, copied,
+ * reused and dropped for the process that unshares), and the tables it
+ * holds now.  Read with read(2) into the stack, so that reading moves
+ * nothing (no stdio buffer on a shared heap table).
+ */
+enum { PS_FORKS, PS_SHARED, PS_COPIED, PS_REUSED, PS_DROPPED, PS_FALLBACK,
+       PS_HELD, PS_N };
+
+static void read_pid_stat(pid_t pid, long long *v)
+{
+	static const char *const names[PS_N] = {
+		"odfork_forks", "odfork_tables_shared", "odfork_tables_copied",
+		"odfork_tables_reused", "odfork_tables_dropped",
+		"odfork_tables_fallback", "odfork_tables_held",
+	};
+	char path[64], buf[512], *line, *save = NULL;
+	char name[64];
+	long long val;
+	int fd, i, seen = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/odfork_stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_ASSERT(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	KT_ASSERT(n > 0);
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		KT_EQ(sscanf(line, "%63s %lld", name, &val), 2);
+		for (i = 0; i < PS_N; i++)
+			if (!strcmp(name, names[i])) {
+				v[i] = val;
+				seen |= 1 << i;
+			}
+	}
+	KT_EQ(seen, (1 << PS_N) - 1);
+}
+
+/* The child of test_counters_per_process: exit status 0 if all held. */
+static int per_process_child(unsigned char *p, long long shared)
+{
+	long long a[PS_N], b[PS_N];
+	size_t t;
+
+	read_pid_stat(getpid(), a);
+	/* A new mm: no events of its own; it holds what the fork shared. */
+	if (a[PS_FORKS] || a[PS_SHARED] || a[PS_FALLBACK] || a[PS_REUSED] ||
+	    a[PS_DROPPED] || a[PS_HELD] + a[PS_COPIED] != shared)
+		return 10;
+	for (t = 0; t < NTABLES; t++)
+		p[t * KT_TABLE_SIZE] = 'C';
+	read_pid_stat(getpid(), b);
+	if (b[PS_COPIED] - a[PS_COPIED] != NTABLES ||
+	    a[PS_HELD] - b[PS_HELD] != NTABLES)
+		return 11;
+	return 0;
+}
+
+KT_TEST(test_counters_per_process)
+{
+	unsigned char *p = touched_tables(NTABLES);
+	long long a[PS_N], b[PS_N], c[PS_N];
+	int out[2];
+	size_t t;
+	pid_t pid;
+	char go;
+
+	read_pid_stat(getpid(), a);
+	KT_EQ(pipe(out), 0);
+	fflush(NULL);
+	pid = kt_odfork(0);
+	KT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(out[1]);
+		/* Wait until the parent read its counters. */
+		if (read(out[0], &go, 1) != 1)
+			_exit(12);
+		_exit(per_process_child(p, go));
+	}
+	close(out[0]);
+	read_pid_stat(getpid(), b);
+	KT_EQ(b[PS_FORKS] - a[PS_FORKS], 1);
+	KT_GE(b[PS_SHARED] - a[PS_SHARED], NTABLES);
+	KT_GE(b[PS_HELD], NTABLES);
+	/* The child gets the number of tables shared; small in this test. */
+	KT_ASSERT(b[PS_SHARED] - a[PS_SHARED] < 128);
+	go = (char)(b[PS_SHARED] - a[PS_SHARED]);
+	KT_EQ(write(out[1], &go, 1), 1);
+	close(out[1]);
+	KT_EQ(kt_wait(pid), 0);
+
+	/* The child copied ours and dropped the rest: all ours wait for us. */
+	read_pid_stat(getpid(), b);
+	for (t = 0; t < NTABLES; t++)
+		p[t * KT_TABLE_SIZE] = 'P';
+	read_pid_stat(getpid(), c);
+	KT_EQ(c[PS_REUSED] - b[PS_REUSED], NTABLES);
+	KT_EQ(b[PS_HELD] - c[PS_HELD], NTABLES);
+	KT_EQ(c[PS_COPIED], b[PS_COPIED]);
+	KT_EQ(munmap(p, NTABLES * KT_TABLE_SIZE), 0);
+	return 0;
+}
+
+/* As uid 65534: another user's counters need ptrace-read (EACCES). */
+static int read_root_stat(void *arg)
+{
+	const pid_t *pid = arg;
+	long long own[PS_N];
+	char path[64], buf[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/odfork_stat", (int)*pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_ASSERT(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	KT_EQ(n, -1);
+	KT_EQ(errno, EACCES);
+	close(fd);
+	read_pid_stat(getpid(), own);
+	return 0;
+}
+
+KT_TEST(test_counters_per_process_denied)
+{
+	pid_t self = getpid();
+
+	KT_EQ(kt_run_as(KT_NOBODY, read_root_stat, &self), 0);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_counters_pinned_mm_shares_nothing),
 		cmocka_unit_test(test_counters_plain_fork_moves_none),
 		cmocka_unit_test(test_counters_sysctl_0_moves_none),
+		cmocka_unit_test(test_counters_per_process),
+		cmocka_unit_test(test_counters_per_process_denied),
 	};
 
 	kt_init();

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -840,4 +841,28 @@ int kt_run(int (*body)(void))
 	if (kt_restore_sysctl(saved) != 0 && status == 0)
 		status = 125;
 	return status;
+}
+
+static sigjmp_buf kt_bus_jmp;
+
+static void kt_on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(kt_bus_jmp, 1);
+}
+
+int kt_read_faults(volatile unsigned char *p)
+{
+	struct sigaction sa, old;
+	volatile int faulted = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kt_on_sigbus;
+	KT_EQ(sigaction(SIGBUS, &sa, &old), 0);
+	if (sigsetjmp(kt_bus_jmp, 1) == 0)
+		(void)p[0];
+	else
+		faulted = 1;
+	KT_EQ(sigaction(SIGBUS, &old, NULL), 0);
+	return faulted;
 }

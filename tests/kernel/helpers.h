@@ -221,6 +221,8 @@ int kt_read_mode_file(const char *path);
 /* Processes.  kt_wait(): exit status, 128 + signal, or -1. */
 pid_t kt_spawn(int (*fn)(void *), void *arg);
 int kt_wait(pid_t pid);
+/* Read p[0]: 1 if that raised SIGBUS (caught), 0 if it did not. */
+int kt_read_faults(volatile unsigned char *p);
 /* setgroups(none), setgid, setuid: 0 or -errno. */
 int kt_drop_to(uid_t uid);
 /* Run fn in a child as uid; returns kt_wait()'s status. */

@@ -24,31 +24,6 @@
 #define PAGE		4096UL
 #define POISONED	5	/* page index in table 0 */
 
-static sigjmp_buf bus_jmp;
-
-static void on_sigbus(int sig)
-{
-	(void)sig;
-	siglongjmp(bus_jmp, 1);
-}
-
-/* Reading p[0] raises SIGBUS. */
-static int read_faults(volatile unsigned char *p)
-{
-	struct sigaction sa, old;
-	volatile int faulted = 0;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigbus;
-	KT_EQ(sigaction(SIGBUS, &sa, &old), 0);
-	if (sigsetjmp(bus_jmp, 1) == 0)
-		(void)p[0];
-	else
-		faulted = 1;
-	KT_EQ(sigaction(SIGBUS, &old, NULL), 0);
-	return faulted;
-}
-
 /* Every page of [p, p + len) but the poisoned one still reads c. */
 static void expect_intact(const unsigned char *p, size_t len, int c)
 {
@@ -76,7 +51,7 @@ KT_TEST(test_hwpoison_shared_table)
 	if (pid == 0) {
 		if (madvise(p + POISONED * PAGE, PAGE, MADV_HWPOISON))
 			_exit(2);
-		_exit(read_faults(p + POISONED * PAGE) ? 0 : 3);
+		_exit(kt_read_faults(p + POISONED * PAGE) ? 0 : 3);
 	}
 	/* Memory failure kills the injecting process, as for a real error. */
 	status = kt_wait(pid);
@@ -87,7 +62,7 @@ KT_TEST(test_hwpoison_shared_table)
 	KT_ASSERT(kt_moved(&a, &b, KT_C_COPIED) >= 1);
 
 	/* The parent's table 0 was shared when the page was unmapped. */
-	KT_ASSERT(read_faults(p + POISONED * PAGE));
+	KT_ASSERT(kt_read_faults(p + POISONED * PAGE));
 	expect_intact(p, len, 'P');
 	memset(p + (POISONED + 1) * PAGE, 'W', PAGE);
 	KT_EQ(p[(POISONED + 1) * PAGE], 'W');

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * kernel suite: swap and shared PTE tables (DESIGN.md 4: unshare first on
- * faults of swap entries and in swapoff; reclaim and MADV_PAGEOUT leave
- * shared tables alone).
+ * faults of swap entries and in swapoff; reclaim swaps out pages through
+ * shared tables, for every holder at once).
  *
  * Each test sets up its own swap on zram (/dev/zram0, a swap header
  * written by the test, swapon(2)) in the cmocka runner and takes it down
@@ -14,11 +14,15 @@
  *   swap-in in the child copies its tables, in the parent the last
  *   holder takes them back; swapoff(2) unshares the tables still shared;
  *   both processes keep their own data and nothing stays swapped.
- * - pageout_while_shared: MADV_PAGEOUT and memcg memory.reclaim leave
- *   pages of shared tables resident (not even pending-reuse tables of
- *   the parent are touched); once both processes wrote into every table
- *   (private again), PAGEOUT swaps out the parent's own pages and
- *   memory.reclaim the pages both map; swap-in on both sides.
+ * - reclaim_like_fork: the same program after fork() and after odfork(),
+ *   in a memory cgroup: MADV_PAGEOUT in either process leaves pages both
+ *   map (fork's mapcount rule) and takes a page only the parent maps (a
+ *   table pending reuse is taken back); memory.reclaim frees at least 90%
+ *   of what it frees after fork(), from shared tables that stay shared;
+ *   swap-in gives each process its own data.
+ * - hwpoison_swapcache_like_fork: memory failure of a swap-cache page
+ *   mapped through a shared table unmaps it to its swap entry, as after
+ *   fork() (it used to fail, and memory offlining retried it forever).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -220,131 +224,280 @@ KT_TEST(test_swapped_before_fork)
 
 /* ------------------------------------------------------------------ */
 
-struct pws {
-	char *r;
+/*
+ * test_reclaim_like_fork: one scenario, run after fork() and after
+ * odfork() in a fresh memory cgroup each time; the numbers must agree.
+ * RT tables for reclaim, then NT more for the pending-reuse step.
+ */
+#define RT		16
+#define RPAGES		(RT * MU_PPT)
+#define ALLPAGES	(RPAGES + NPAGES)
+#define RECLAIM_BYTES	((long long)(RPAGES * MU_PAGE * 3 / 4))
+
+struct rcl {
+	char *r;		/* RT + NT tables, private anonymous */
+	size_t *child_out;	/* MAP_SHARED: what the child's PAGEOUT did */
 };
 
-static void pws_child(struct mu_peer *self, void *arg)
+struct rcl_result {
+	size_t pageout_parent;	/* pages PAGEOUT swapped, every table shared */
+	size_t pageout_child;
+	size_t pageout_reuse;	/* ... in the parent, after the child wrote */
+	long long freed;	/* bytes memory.reclaim took from the cgroup */
+	size_t both;		/* pages swapped out in both processes */
+	int rounds;
+};
+
+static void rcl_child(struct mu_peer *self, void *arg)
 {
-	struct pws *a = arg;
+	struct rcl *a = arg;
 	int t;
 
 	mu_wait(self, '1');
-	for (t = 0; t < NT; t++)
-		mu_fill(tab(a->r, t), 1, 1);	/* page 0 of each table */
+	KT_EQ(madvise(a->r, ALLPAGES * MU_PAGE, MADV_PAGEOUT), 0);
+	*a->child_out = mu_count_pm(0, a->r, ALLPAGES, MU_PM_SWAPPED);
+	/* Page 0 of each extra table: a copy of that table after odfork. */
+	for (t = RT; t < RT + NT; t++)
+		mu_fill(tab(a->r, t), 1, 1);
 	mu_send(self, '2');
 	mu_wait(self, '3');
-	for (t = 0; t < NT; t++) {
+	/* Swap-in: the child still sees its own data. */
+	mu_check(a->r, RPAGES, 0);
+	for (t = RT; t < RT + NT; t++) {
 		mu_check(tab(a->r, t), 1, 1);
 		mu_check(tab(a->r, t) + MU_PAGE, MU_PPT - 1, 0);
 	}
+	mu_fill(a->r, MU_PPT, 2);
 	mu_sync(self, '4');
 }
 
-/* Pages that both processes map (not page 0 or 1 of a table) and that
- * are swapped out in both. */
-static size_t both_swapped(const struct pws *a, pid_t child)
+/* Pages both processes have swapped out, of the first n. */
+static size_t both_swapped(const char *r, size_t n, pid_t child)
 {
-	static uint64_t pe[NPAGES], ce[NPAGES];
-	size_t i, n = 0;
+	static uint64_t pe[ALLPAGES], ce[ALLPAGES];
+	size_t i, got = 0;
 
-	mu_pagemap_range(0, a->r, NPAGES, pe);
-	mu_pagemap_range(child, a->r, NPAGES, ce);
-	for (i = 0; i < NPAGES; i++)
-		n += i % MU_PPT >= 2 && (pe[i] & ce[i] & MU_PM_SWAPPED);
-	return n;
+	mu_pagemap_range(0, r, n, pe);
+	mu_pagemap_range(child, r, n, ce);
+	for (i = 0; i < n; i++)
+		got += !!(pe[i] & ce[i] & MU_PM_SWAPPED);
+	return got;
 }
 
-/* memory.reclaim of the whole region; EAGAIN: could not reclaim it all. */
-static void reclaim(const char *cg)
+/*
+ * memory.reclaim until the cgroup shrank by RECLAIM_BYTES.  Pages that
+ * failed to go once are on the active list; the memcg's LRU sizes that
+ * decide to deactivate them are flushed every 2 s: pause between rounds.
+ */
+static long long reclaim_cg(const char *cg, int *rounds)
 {
-	char path[128];
-	char amount[32];
-	int r;
+	char cur[160], path[160], amount[32];
+	long long before, now = 0;
+	int r, i;
 
+	snprintf(cur, sizeof(cur), "%s/memory.current", cg);
 	snprintf(path, sizeof(path), "%s/memory.reclaim", cg);
-	snprintf(amount, sizeof(amount), "%lu",
-		 (unsigned long)NPAGES * MU_PAGE);
-	r = kt_write_file(path, amount);
-	KT_ASSERT(r == 0 || r == -EAGAIN);
+	snprintf(amount, sizeof(amount), "%lld", RECLAIM_BYTES);
+	before = mu_get_num(cur);
+	for (i = 0; i < RECLAIM_TRIES; i++) {
+		if (i)
+			mu_msleep(RECLAIM_PAUSE_MS);
+		r = kt_write_file(path, amount);
+		KT_ASSERT(r == 0 || r == -EAGAIN);
+		now = mu_get_num(cur);
+		if (before - now >= RECLAIM_BYTES)
+			break;
+	}
+	*rounds = i + 1;
+	return before - now;
 }
 
-KT_TEST(test_pageout_while_shared)
+static void reclaim_scenario(int odf, struct rcl_result *res)
 {
-	struct pws a;
+	struct rcl a;
 	struct mu_peer c;
 	struct kt_snap s;
 	char cg[128];
-	size_t pc = 0, cc;
 	int t;
 
 	mu_cg_enter(cg, sizeof(cg), CG_NAME);
-	a.r = kt_map_tables(NT);
-	mu_fill(a.r, NPAGES, 0);
+	a.r = kt_map_tables(RT + NT);
+	a.child_out = mmap(NULL, MU_PAGE, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	KT_ASSERT(a.child_out != MAP_FAILED);
+	mu_fill(a.r, ALLPAGES, 0);
 	kt_snap(&s);
-	mu_odfork(&c, pws_child, &a);
-	KT_STEP(&s, .forks = 1, .shared = NT,
+	(odf ? mu_odfork : mu_fork)(&c, rcl_child, &a);
+	KT_STEP(&s, .forks = odf, .shared = odf ? RT + NT : 0,
 		.fallback = KT_ANY);
 
-	/* Every table shared: nothing is paged out or reclaimed. */
-	KT_EQ(madvise(a.r, NPAGES * MU_PAGE, MADV_PAGEOUT), 0);
-	KT_EQ(mu_count_pm(0, a.r, NPAGES, MU_PM_SWAPPED), 0);
-	reclaim(cg);
-	KT_EQ(mu_count_pm(0, a.r, NPAGES, MU_PM_SWAPPED), 0);
-	KT_EQ(mu_count_pm(c.pid, a.r, NPAGES, MU_PM_SWAPPED), 0);
-	KT_STILL(&s);
-
-	/* The child copies every table; the parent's are pending reuse and
-	 * still left alone. */
+	/* Every page is mapped by both: PAGEOUT in either leaves it. */
+	KT_EQ(madvise(a.r, ALLPAGES * MU_PAGE, MADV_PAGEOUT), 0);
+	res->pageout_parent = mu_count_pm(0, a.r, ALLPAGES, MU_PM_SWAPPED);
 	mu_send(&c, '1');
 	mu_wait(&c, '2');
-	KT_STEP(&s, .copied = NT);
-	KT_EQ(madvise(a.r, NPAGES * MU_PAGE, MADV_PAGEOUT), 0);
-	KT_EQ(mu_count_pm(0, a.r, NPAGES, MU_PM_SWAPPED), 0);
-	/* The child's own page 0 copies may go, nothing the parent maps. */
-	reclaim(cg);
-	KT_EQ(mu_count_pm(0, a.r, NPAGES, MU_PM_SWAPPED), 0);
-	for (t = 0; t < NT; t++)
-		KT_EQ(mu_count_pm(c.pid, tab(a.r, t) + MU_PAGE, MU_PPT - 1,
-				  MU_PM_SWAPPED), 0);
+	res->pageout_child = *a.child_out;
+	KT_STEP(&s, .copied = odf ? NT : 0);
+
+	/*
+	 * The child wrote page 0 of each extra table: that page is the
+	 * parent's alone now, and goes (the parent takes the table back).
+	 */
+	KT_EQ(madvise(tab(a.r, RT), NPAGES * MU_PAGE, MADV_PAGEOUT), 0);
+	res->pageout_reuse = mu_count_pm(0, tab(a.r, RT), NPAGES,
+					 MU_PM_SWAPPED);
+	KT_STEP(&s, .reused = odf ? NT : 0);
+
+	/* Reclaim takes pages both map, from both, tables still shared. */
+	res->freed = reclaim_cg(cg, &res->rounds);
+	res->both = both_swapped(a.r, RPAGES, c.pid);
 	KT_STILL(&s);
 
-	/* The parent takes its tables back by writing page 1 of each. */
-	for (t = 0; t < NT; t++)
-		mu_fill(tab(a.r, t) + MU_PAGE, 1, 2);
-	KT_STEP(&s, .reused = NT);
-	/* PAGEOUT: only pages mapped by this process alone go. */
-	KT_EQ(madvise(a.r, NPAGES * MU_PAGE, MADV_PAGEOUT), 0);
-	for (t = 0; t < NT; t++)
-		KT_ASSERT(mu_pagemap(0, tab(a.r, t) + MU_PAGE) &
-			  MU_PM_SWAPPED);
-	/*
-	 * memcg reclaim takes pages both map, from both at once.  The failed
-	 * rounds above put them on the active list; the memcg's LRU sizes
-	 * that decide to deactivate them are flushed every 2 s: pause.
-	 */
-	for (t = 0; t < RECLAIM_TRIES && !(pc = both_swapped(&a, c.pid));
-	     t++) {
-		mu_msleep(RECLAIM_PAUSE_MS);
-		reclaim(cg);
-	}
-	cc = mu_count_pm(c.pid, a.r, NPAGES, MU_PM_SWAPPED);
-	fprintf(stderr, "# reclaim (%d rounds): %zu pages swapped out of "
-		"both, %zu of the child's\n", t, pc, cc);
-	KT_ASSERT(pc > 0);
-
-	/* Swap-in on both sides. */
+	/* Swap-in on both sides, each with its own data. */
+	mu_check(a.r, RPAGES, 0);
+	for (t = RT; t < RT + NT; t++)
+		mu_check(tab(a.r, t), MU_PPT, 0);
 	mu_send(&c, '3');
-	for (t = 0; t < NT; t++) {
-		mu_check(tab(a.r, t), 1, 0);
-		mu_check(tab(a.r, t) + MU_PAGE, 1, 2);
-		mu_check(tab(a.r, t) + 2 * MU_PAGE, MU_PPT - 2, 0);
-	}
 	mu_wait(&c, '4');
+	mu_check(a.r, RPAGES, 0);
 	mu_send(&c, '4');
 	KT_EQ(mu_end(&c), 0);
-	KT_STEP(&s, .shared = 0);
+	KT_EQ(munmap(a.r, (RT + NT) * MU_TABLE), 0);
+	KT_EQ(munmap(a.child_out, MU_PAGE), 0);
 	mu_cg_remove(cg);
+}
+
+KT_TEST(test_reclaim_like_fork)
+{
+	struct rcl_result f = { 0 }, o = { 0 };
+
+	reclaim_scenario(0, &f);
+	reclaim_scenario(1, &o);
+	fprintf(stderr, "# fork:   pageout %zu/%zu/%zu, reclaim freed %lld "
+		"KiB in %d rounds, %zu pages swapped in both\n",
+		f.pageout_parent, f.pageout_child, f.pageout_reuse,
+		f.freed >> 10, f.rounds, f.both);
+	fprintf(stderr, "# odfork: pageout %zu/%zu/%zu, reclaim freed %lld "
+		"KiB in %d rounds, %zu pages swapped in both\n",
+		o.pageout_parent, o.pageout_child, o.pageout_reuse,
+		o.freed >> 10, o.rounds, o.both);
+	/* PAGEOUT: fork()'s answer, page for page. */
+	KT_EQ(o.pageout_parent, f.pageout_parent);
+	KT_EQ(o.pageout_child, f.pageout_child);
+	KT_EQ(o.pageout_reuse, f.pageout_reuse);
+	KT_EQ(f.pageout_reuse, NT);
+	/* Reclaim frees what fork's does (at least 90%). */
+	KT_ASSERT(f.freed >= RECLAIM_BYTES / 2);
+	KT_ASSERT(o.freed * 10 >= f.freed * 9);
+	KT_ASSERT(o.both > 0);
+	return 0;
+}
+
+/*
+ * test_hwpoison_swapcache_like_fork: memory failure of a page that is in
+ * the swap cache and mapped (through a shared table after odfork) unmaps
+ * it to its swap entry, keeping the page in the swap cache; as after
+ * fork(), the injection succeeds and both processes then get SIGBUS on
+ * that page and their data elsewhere.
+ */
+#define HWP_PAGE	7
+
+struct hwp_result {
+	int odf;		/* run with odfork (else fork) */
+	int madvise_err;	/* MADV_HWPOISON in the child: 0 or errno */
+	int child_faults;	/* the child's read of the page: SIGBUS */
+	int parent_faults;
+	int child_status;
+	long long shared;	/* tables shared by the fork */
+};
+
+/* Runs in a process of its own: memory failure may kill its processes. */
+static int hwp_run(void *arg)
+{
+	struct hwp_result *res = arg;
+	const int odf = res->odf;
+	char *r = kt_map_tables(1), *x = r + HWP_PAGE * MU_PAGE;
+	struct kt_snap a, b;
+	int hold[2], i;
+	pid_t h, c;
+	char ch;
+
+	mu_fill(r, MU_PPT, 0);
+	for (i = 0; i < PAGEOUT_TRIES && !(mu_pagemap(0, x) & MU_PM_SWAPPED);
+	     i++)
+		madvise(x, MU_PAGE, MADV_PAGEOUT);
+	if (!(mu_pagemap(0, x) & MU_PM_SWAPPED))
+		return 3;
+	/*
+	 * A second reference to the swap entry (a plain fork()ed helper)
+	 * makes the swap-in go through the swap cache: the page stays
+	 * there, mapped, after the helper exits.
+	 */
+	if (pipe(hold) != 0)
+		return 4;
+	h = fork();
+	if (h == 0) {
+		close(hold[1]);
+		_exit(read(hold[0], &ch, 1) < 0);
+	}
+	close(hold[0]);
+	mu_check(x, 1, 0);
+	close(hold[1]);
+	if (kt_wait(h) != 0)
+		return 5;
+
+	kt_snap(&a);
+	c = odf ? kt_odfork(0) : fork();
+	if (c < 0)
+		return 6;
+	if (c == 0) {
+		res->madvise_err = madvise(x, MU_PAGE, MADV_HWPOISON) ? errno
+								       : 0;
+		res->child_faults = kt_read_faults((unsigned char *)x);
+		_exit(mu_holds(r, 0) && mu_holds(x + MU_PAGE, 0) ? 0 : 7);
+	}
+	res->child_status = kt_wait(c);
+	kt_snap(&b);
+	res->shared = kt_moved(&a, &b, KT_C_SHARED);
+	res->parent_faults = kt_read_faults((unsigned char *)x);
+	if (!mu_holds(r, 0) || !mu_holds(x + MU_PAGE, 0))
+		return 8;
+	return 0;
+}
+
+static void hwp_scenario(int odf, struct hwp_result *out)
+{
+	struct hwp_result *res;
+
+	/* MAP_SHARED: the runner and its child write their results here. */
+	res = mmap(NULL, MU_PAGE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	KT_ASSERT(res != MAP_FAILED);
+	res->odf = odf;
+	KT_EQ(kt_wait(kt_spawn(hwp_run, res)), 0);
+	*out = *res;
+	KT_EQ(munmap(res, MU_PAGE), 0);
+}
+
+KT_TEST(test_hwpoison_swapcache_like_fork)
+{
+	struct hwp_result f, o;
+
+	kt_sysctl_set(1);
+	hwp_scenario(0, &f);
+	hwp_scenario(1, &o);
+	fprintf(stderr, "# fork:   madvise %d, child %d/%d, parent %d\n",
+		f.madvise_err, f.child_faults, f.child_status,
+		f.parent_faults);
+	fprintf(stderr, "# odfork: madvise %d, child %d/%d, parent %d, "
+		"%lld tables shared\n", o.madvise_err, o.child_faults,
+		o.child_status, o.parent_faults, o.shared);
+	KT_EQ(o.shared, 1);
+	KT_EQ(f.madvise_err, 0);
+	KT_EQ(o.madvise_err, f.madvise_err);
+	KT_EQ(o.child_faults, f.child_faults);
+	KT_EQ(o.child_status, f.child_status);
+	KT_EQ(o.parent_faults, f.parent_faults);
 	return 0;
 }
 
@@ -353,8 +506,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_swapped_before_fork,
 						swap_setup, swap_teardown),
-		cmocka_unit_test_setup_teardown(test_pageout_while_shared,
+		cmocka_unit_test_setup_teardown(test_reclaim_like_fork,
 						swap_setup, swap_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_hwpoison_swapcache_like_fork,
+			swap_setup, swap_teardown),
 	};
 
 	kt_init();

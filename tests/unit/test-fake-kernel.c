@@ -899,7 +899,14 @@ static void counters_patched(void *arg)
 	CHECK(odfork_read_counters(0, &big.c, sizeof(big)) == ALL_COUNTERS);
 	CHECK(big.c.forks == 7 && big.later[0] == 0 && big.later[1] == 0);
 	CHECK(odfork_read_counters(0, NULL, sizeof(c)) == -EINVAL);
-	CHECK(odfork_read_counters(0, &c, sizeof(c) - 1) == -EINVAL);
+	/* A program built against the six counters of the first 1.1. */
+	CHECK(odfork_read_counters(0, &c, offsetof(struct odfork_counters,
+						   tables_held) - 1) == -EINVAL);
+	memset(&c, 0xff, sizeof(c));
+	CHECK(odfork_read_counters(0, &c, offsetof(struct odfork_counters,
+						   tables_held)) ==
+	      ALL_COUNTERS);
+	CHECK(c.tables_fallback == 4294967295ul && c.tables_held == ~0ul);
 	CHECK(odfork_read_counters(-1, &c, sizeof(c)) == -EINVAL);
 	/* an older kernel with fewer counters, no newline at the end */
 	put_file("vmstat", "odfork_forks 3\nodfork_tables_shared 4");
@@ -956,7 +963,11 @@ static void counters_pid(void *arg)
 	put_file(name, "odfork_forks 2\nodfork_tables_shared 64\n");
 	CHECK(odfork_read_counters(pid, &c, sizeof(c)) ==
 	      (ODFORK_COUNTER_FORKS | ODFORK_COUNTER_TABLES_SHARED));
-	CHECK(c.forks == 2 && c.tables_shared == 64);
+	CHECK(c.forks == 2 && c.tables_shared == 64 && c.tables_held == 0);
+	put_file(name, "odfork_tables_copied 3\nodfork_tables_held 61\n");
+	CHECK(odfork_read_counters(pid, &c, sizeof(c)) ==
+	      (ODFORK_COUNTER_TABLES_COPIED | ODFORK_COUNTER_TABLES_HELD));
+	CHECK(c.forks == 0 && c.tables_copied == 3 && c.tables_held == 61);
 	put_file(name, "");
 	CHECK(odfork_read_counters(pid, &c, sizeof(c)) == -EOPNOTSUPP);
 	drop_file(name);
