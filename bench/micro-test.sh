@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 #
 # Tests of fault-cost, total-cost and concurrent-fork on the host, any
-# kernel, with tiny sizes: the CSV's rows and columns, numbers where the
+# kernel, with tiny sizes (reclaim, which needs root, memory cgroups and
+# swap, only for bad-args and help): the CSV's rows and columns, numbers where the
 # mode can run, "unavailable" (never a number measured another way) for
 # odfork without odfork(2) and for THP without THP, exit statuses.
 #
@@ -165,6 +166,7 @@ bad_args() {
 	fault-cost) echo "--rounds 0|--rounds 1001|--size 2M" ;;
 	total-cost) echo "--runs 0|--access 101|--writes 1,,x|--access -1" ;;
 	concurrent-fork) echo "--runs 4|--forkers 0|--forkers 17" ;;
+	reclaim) echo "--runs 0|--runs 101" ;;
 	esac
 }
 

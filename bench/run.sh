@@ -33,7 +33,7 @@ top=$(dirname "$here")
 steps_dir=$here/steps
 # The micro-benchmarks first, then the workloads, in this order; other
 # steps after them.
-order="fork-latency fault-cost total-cost concurrent-fork redis afl sqlite"
+order="fork-latency fault-cost total-cost concurrent-fork reclaim redis afl sqlite"
 quick=0
 only=
 sizes=

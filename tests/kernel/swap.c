@@ -20,6 +20,10 @@
  *   table pending reuse is taken back); memory.reclaim frees at least 90%
  *   of what it frees after fork(), from shared tables that stay shared;
  *   swap-in gives each process its own data.
+ * - squeeze_while_busy: memory.max far below the processes' memory while
+ *   both read and write; each keeps its own data.
+ * - swapoff_after_shared_reclaim: swapoff(2) finds the swap entries that
+ *   reclaim put into tables both processes share, through either mm.
  * - hwpoison_swapcache_like_fork: memory failure of a swap-cache page
  *   mapped through a shared table unmaps it to its swap entry, as after
  *   fork() (it used to fail, and memory offlining retried it forever).
@@ -394,6 +398,111 @@ KT_TEST(test_reclaim_like_fork)
 }
 
 /*
+ * test_squeeze_while_busy: memory.max far below what the two processes
+ * use, while each reads the half the other writes and writes its own:
+ * reclaim takes pages from the shared tables and from the copies, and
+ * every read gives each process its own data.
+ */
+#define SQ_PASSES	3
+#define SQ_MAX		"12M"
+
+static void sq_child(struct mu_peer *self, void *arg)
+{
+	struct rcl *a = arg;
+	unsigned int i;
+
+	mu_wait(self, '1');
+	for (i = 1; i <= SQ_PASSES; i++) {
+		mu_check(tab(a->r, RT / 2), RPAGES / 2, 0);
+		mu_fill(a->r, RPAGES / 2, i);
+		mu_check(a->r, RPAGES / 2, i);
+	}
+	mu_send(self, '2');
+}
+
+KT_TEST(test_squeeze_while_busy)
+{
+	struct rcl a;
+	struct mu_peer c;
+	struct kt_snap s;
+	char cg[128], max[160];
+	long long out;
+	unsigned int i;
+
+	mu_cg_enter(cg, sizeof(cg), CG_NAME);
+	a.r = kt_map_tables(RT);
+	mu_fill(a.r, RPAGES, 0);
+	kt_snap(&s);
+	mu_odfork(&c, sq_child, &a);
+	KT_STEP(&s, .forks = 1, .shared = RT, .fallback = KT_ANY);
+	out = kt_vmstat("pswpout");
+	snprintf(max, sizeof(max), "%s/memory.max", cg);
+	mu_set(max, SQ_MAX);
+	mu_send(&c, '1');
+	for (i = 1; i <= SQ_PASSES; i++) {
+		mu_check(a.r, RPAGES / 2, 0);
+		mu_fill(tab(a.r, RT / 2), RPAGES / 2, 100 + i);
+		mu_check(tab(a.r, RT / 2), RPAGES / 2, 100 + i);
+	}
+	mu_wait(&c, '2');
+	KT_EQ(mu_end(&c), 0);
+	/* Everything was written by someone: each table copied once. */
+	KT_STEP(&s, .copied = RT, .reused = KT_ANY, .dropped = KT_ANY);
+	KT_ASSERT(kt_vmstat("pswpout") - out >= RPAGES / 2);
+	mu_set(max, "max");
+	KT_EQ(munmap(a.r, RT * MU_TABLE), 0);
+	mu_cg_remove(cg);
+	return 0;
+}
+
+/*
+ * test_swapoff_after_shared_reclaim: swap entries that reclaim put into
+ * tables both processes still share (not there at the fork): swapoff(2)
+ * finds them through either mm (fork put both on swapoff's list), unshares
+ * the tables and swaps everything in; each process keeps its data.
+ */
+static void sar_child(struct mu_peer *self, void *arg)
+{
+	struct rcl *a = arg;
+
+	mu_wait(self, '1');
+	KT_EQ(mu_count_pm(0, a->r, RPAGES, MU_PM_SWAPPED), 0);
+	mu_check(a->r, RPAGES, 0);
+	mu_send(self, '2');
+}
+
+KT_TEST(test_swapoff_after_shared_reclaim)
+{
+	struct rcl a;
+	struct mu_peer c;
+	struct kt_snap s;
+	char cg[128];
+	int rounds;
+
+	mu_cg_enter(cg, sizeof(cg), CG_NAME);
+	a.r = kt_map_tables(RT);
+	mu_fill(a.r, RPAGES, 0);
+	kt_snap(&s);
+	mu_odfork(&c, sar_child, &a);
+	KT_STEP(&s, .forks = 1, .shared = RT, .fallback = KT_ANY);
+	KT_ASSERT(reclaim_cg(cg, &rounds) >= RECLAIM_BYTES / 2);
+	KT_ASSERT(both_swapped(a.r, RPAGES, c.pid) >= RPAGES / 4);
+	KT_STILL(&s);
+
+	KT_EQ(swapoff(ZRAM_DEV), 0);
+	KT_STEP(&s, .copied = KT_ANY, .reused = KT_ANY);
+	KT_EQ(mu_count_pm(0, a.r, RPAGES, MU_PM_SWAPPED), 0);
+	KT_EQ(kt_status_kb(getpid(), "VmSwap"), 0);
+	mu_check(a.r, RPAGES, 0);
+	mu_send(&c, '1');
+	mu_wait(&c, '2');
+	KT_EQ(mu_end(&c), 0);
+	KT_EQ(munmap(a.r, RT * MU_TABLE), 0);
+	mu_cg_remove(cg);
+	return 0;
+}
+
+/*
  * test_hwpoison_swapcache_like_fork: memory failure of a page that is in
  * the swap cache and mapped (through a shared table after odfork) unmaps
  * it to its swap entry, keeping the page in the swap cache; as after
@@ -508,6 +617,11 @@ int main(void)
 						swap_setup, swap_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_like_fork,
 						swap_setup, swap_teardown),
+		cmocka_unit_test_setup_teardown(test_squeeze_while_busy,
+						swap_setup, swap_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_swapoff_after_shared_reclaim,
+			swap_setup, swap_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_hwpoison_swapcache_like_fork,
 			swap_setup, swap_teardown),
