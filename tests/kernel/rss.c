@@ -14,7 +14,8 @@
  *    shared with it, as after fork(), not the one that asks for memory.
  *
  * VmRSS itself is not fork()'s: after odfork() the child does not count
- * the tables the parent still owns (odfork(7), "Accounting").
+ * the tables the parent still owns (odfork(7), "Memory accounting"); its
+ * RssOdfork line of /proc/<pid>/status says how much that is.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -73,6 +74,11 @@ KT_TEST(test_rss_owner_leaves)
 	KT_STEP(&s, .forks = 1, .shared = NT, .fallback = KT_ANY);
 	c0 = rss_anon(c.pid);
 	KT_ASSERT(c0 < p0 - NT * TABLE_KB / 2);	/* the parent counts them */
+	/* ... and the child's status says how much that is. */
+	got = kt_status_kb(c.pid, "RssOdfork");
+	KT_SHARING(NEAR(got, NT * TABLE_KB), "child's RssOdfork %ld kB, want "
+		   "about %ld kB", got, NT * TABLE_KB);
+	KT_EQ(kt_status_kb(getpid(), "RssOdfork"), 0);
 
 	/* The owner's first writes copy 8 tables: the child counts those. */
 	for (t = 0; t < 8; t++)
@@ -83,6 +89,10 @@ KT_TEST(test_rss_owner_leaves)
 		   "after the parent copied 8 tables, want about %ld kB",
 		   got, c0 + 8 * TABLE_KB);
 	KT_ASSERT(NEAR(rss_anon(getpid()), p0));
+	got = kt_status_kb(c.pid, "RssOdfork");
+	KT_SHARING(NEAR(got, (NT - 8) * TABLE_KB), "child's RssOdfork %ld "
+		   "kB after it came to own 8 tables, want about %ld kB", got,
+		   (NT - 8) * TABLE_KB);
 
 	/* The owner unmaps 8 more: the child counts them too. */
 	KT_EQ(munmap(tab(r, 8), 8 * MU_TABLE), 0);
