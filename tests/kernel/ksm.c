@@ -8,18 +8,19 @@
  * is still caught by the check.
  * - mergeable_not_shared: a VM_MERGEABLE range is copied classically at
  *   an on-demand fork (fallback counter), both sides see their data.
- * - merge_while_shared: MADV_MERGEABLE after the fork, in the parent,
- *   on tables shared with the child: ksmd (two+ full scans) merges
- *   nothing there and copies nothing; once the parent wrote into every
- *   table (its own copies), ksmd merges the parent's pages
- *   (ksm_merging_pages, pages_sharing); writes after merging stay
- *   private on both sides.
+ * - merge_after_fork, merge_while_shared: MADV_MERGEABLE after the fork,
+ *   in the parent, on pages the child maps too: ksmd merges the parent's
+ *   pages (ksm_merging_pages, pages_sharing) after fork() and, copying
+ *   the parent's tables first, after an on-demand fork; writes after
+ *   merging stay private on both sides, MADV_UNMERGEABLE gives the
+ *   parent its data back.
  * The group setup saves the ksm settings; the teardown unmerges
  * everything (run=2) and restores them.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -169,34 +170,12 @@ static void mws_child(struct mu_peer *self, void *arg)
 	check(r, 2 * MU_PPT + 8, 2 * MU_PPT - 8, 0);
 }
 
-KT_TEST(test_merge_while_shared)
+/* Let ksmd merge at least half of the parent's pages of r. */
+static long ksm_merge_half(void)
 {
-	char *r = kt_map_tables(NT);
-	struct mu_peer c;
-	struct kt_snap s;
-	double end;
+	double end = mu_now() + SCAN_WAIT_S;
 	long m;
-	int t;
 
-	fill(r, 0, NPAGES, 0);
-	kt_snap(&s);
-	mu_odfork(&c, mws_child, r);
-	KT_STEP(&s, .forks = 1, .shared = NT,
-		.fallback = KT_ANY);
-
-	/* Whole VMA, aligned: the tables stay shared; ksmd leaves them. */
-	KT_EQ(madvise(r, NT * MU_TABLE, MADV_MERGEABLE), 0);
-	KT_STILL(&s);
-	ksm_start();
-	ksm_scans(3);
-	KT_EQ(merging_pages(getpid()), 0);
-	KT_STILL(&s);
-
-	/* Page 0 of every table: the parent copies its tables; merging. */
-	for (t = 0; t < NT; t++)
-		fill(r, (size_t)t * MU_PPT, 1, 1);
-	KT_STEP(&s, .copied = NT);
-	end = mu_now() + SCAN_WAIT_S;
 	while ((m = merging_pages(getpid())) < NPAGES / 2) {
 		if (mu_now() > end)
 			kt_fail(__FILE__, __LINE__, "ksm merged %ld pages of "
@@ -204,13 +183,39 @@ KT_TEST(test_merge_while_shared)
 		ksm_scans(1);
 	}
 	fprintf(stderr, "# ksm_merging_pages %ld, pages_sharing %lld\n", m,
-	       mu_get_num(KSM "/pages_sharing"));
+		mu_get_num(KSM "/pages_sharing"));
 	KT_ASSERT(mu_get_num(KSM "/pages_sharing") > 0);
-	KT_STILL(&s);
+	return m;
+}
 
-	/* Writes after merging stay private. */
-	for (t = 0; t < NT; t++)
-		check(r, (size_t)t * MU_PPT, 1, 1);
+/*
+ * MADV_MERGEABLE after the fork, in the parent only, on pages the child
+ * maps too.  After fork() ksmd merges the parent's pages (the child keeps
+ * its own mappings); after an on-demand fork it copies the parent's
+ * tables to do the same.  Writes after merging stay private.
+ */
+static void merge_after(bool on_demand)
+{
+	char *r = kt_map_tables(NT);
+	struct mu_peer c;
+	struct kt_snap s;
+
+	fill(r, 0, NPAGES, 0);
+	kt_snap(&s);
+	if (on_demand) {
+		mu_odfork(&c, mws_child, r);
+		KT_STEP(&s, .forks = 1, .shared = NT, .fallback = KT_ANY);
+	} else {
+		mu_fork(&c, mws_child, r);
+	}
+	KT_EQ(madvise(r, NT * MU_TABLE, MADV_MERGEABLE), 0);
+	ksm_start();
+	ksm_merge_half();
+	/* Every table has pages to merge: the parent copied each one. */
+	if (on_demand)
+		KT_STEP(&s, .copied = NT);
+	check(r, 0, NPAGES, 0);
+
 	fill(r, MU_PPT + 5, 2, 2);
 	check(r, MU_PPT + 1, 4, 0);
 	check(r, MU_PPT + 5, 2, 2);
@@ -218,11 +223,30 @@ KT_TEST(test_merge_while_shared)
 	mu_send(&c, '1');
 	mu_wait(&c, '2');
 	/* The child took back table 2 (the parent has its copy). */
-	KT_STEP(&s, .reused = 1);
+	if (on_demand)
+		KT_STEP(&s, .reused = 1);
 	check(r, 2 * MU_PPT + 1, MU_PPT - 1, 0);
 	mu_send(&c, '3');
 	KT_EQ(mu_end(&c), 0);
-	KT_STEP(&s, .reused = NT - 1);
+	if (on_demand)
+		KT_STEP(&s, .reused = NT - 1);
+	KT_STILL(&s);
+	KT_EQ(madvise(r, NT * MU_TABLE, MADV_UNMERGEABLE), 0);
+	check(r, 0, MU_PPT + 5, 0);
+	check(r, MU_PPT + 5, 2, 2);
+	check(r, MU_PPT + 7, 3 * MU_PPT - 7, 0);
+	KT_EQ(munmap(r, NT * MU_TABLE), 0);
+}
+
+KT_TEST(test_merge_after_fork)
+{
+	merge_after(false);
+	return 0;
+}
+
+KT_TEST(test_merge_while_shared)
+{
+	merge_after(true);
 	return 0;
 }
 
@@ -230,6 +254,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mergeable_not_shared),
+		cmocka_unit_test(test_merge_after_fork),
 		cmocka_unit_test(test_merge_while_shared),
 	};
 

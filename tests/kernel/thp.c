@@ -8,10 +8,15 @@
  *   back: one VMA again), shared by the fork; a khugepaged pass (sleep 0,
  *   two full scans) leaves the shared tables alone while it collapses a
  *   private control range of the parent; MADV_COLLAPSE of shared tables
- *   copies them with fork()'s write protection and fails with EINVAL
+ *   sees fork()'s write protection and fails with EINVAL without a copy
  *   (nothing writable, as right after fork()); after a write it
  *   collapses (a copy in the parent, a take-back in the child); each
  *   process keeps its snapshot and its own writes.
+ * - khugepaged_after_fork, khugepaged_while_shared: khugepaged over
+ *   ranges that parent and child map, after fork() and after an
+ *   on-demand fork: the same decisions (max_ptes_shared, counted in
+ *   thp_scan_exceed_share_pte; nothing writable in the child) and, after
+ *   one write per table, the same collapses in the parent.
  * - mthp: 64 kB mTHP folios (hugepages-64kB/enabled=always) in shared
  *   tables; writes into them and a munmap of half a folio in the child.
  * The group setup saves every sysfs setting the tests change, the group
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +122,7 @@ static int thp_setup(void **state)
 	static const char *const paths[] = {
 		THP "/enabled", THP "/defrag", KHP "/scan_sleep_millisecs",
 		KHP "/alloc_sleep_millisecs", KHP "/pages_to_scan",
+		KHP "/max_ptes_shared",
 		M64 "/enabled", M2M "/enabled",
 	};
 	size_t i;
@@ -200,16 +207,18 @@ KT_TEST(test_split_khugepaged)
 	KT_STILL(&s);
 
 	/*
-	 * MADV_COLLAPSE of the shared tables 0-1 copies them for the parent
-	 * with fork()'s semantics: every entry write-protected for COW, so
-	 * there is nothing writable to collapse (SCAN_PAGE_RO): EINVAL, as
-	 * right after fork().  After one write into each, they collapse.
+	 * MADV_COLLAPSE of the shared tables 0-1 sees them as fork() would
+	 * have left them: every entry write-protected for COW, so there is
+	 * nothing writable to collapse (SCAN_PAGE_RO): EINVAL, as right
+	 * after fork(), and nothing copied.  After one write into each
+	 * (a copy each), they collapse.
 	 */
 	KT_FAILS(madvise(a.r, 2 * MU_TABLE, MADV_COLLAPSE), EINVAL);
-	KT_STEP(&s, .copied = 2);
+	KT_STILL(&s);
 	KT_EQ(anon_huge_kb(getpid(), a.r), 0);
 	mu_fill(a.r, 1, 1);
 	mu_fill(tab(a.r, 1), 1, 1);
+	KT_STEP(&s, .copied = 2);
 	KT_EQ(madvise(a.r, 2 * MU_TABLE, MADV_COLLAPSE), 0);
 	KT_STILL(&s);
 	KT_EQ(anon_huge_kb(getpid(), a.r), 4096);
@@ -236,6 +245,86 @@ KT_TEST(test_split_khugepaged)
 	KT_STEP(&s, .reused = 1);
 	mu_check(a.r, 3 * MU_PPT, 1);
 	mu_check(tab(a.r, 3), MU_PPT, 4);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void kl_child(struct mu_peer *self, void *arg)
+{
+	char *r = arg;
+
+	mu_wait(self, '1');
+	mu_check(r, NPAGES, 0);
+	mu_sync(self, '2');
+}
+
+/*
+ * khugepaged after a fork of NT tables of split THPs.  Every page is
+ * mapped by both processes: each range exceeds max_ptes_shared (255), in
+ * both processes, and is counted in thp_scan_exceed_share_pte.  After
+ * one write per table in the parent and max_ptes_shared 511, the
+ * parent's ranges collapse; the child's stay (nothing writable).
+ */
+static void khugepaged_after(bool on_demand)
+{
+	struct mu_peer c;
+	struct kt_snap s;
+	long long exceed;
+	char *r;
+	int t;
+
+	mu_set(THP "/enabled", "always");
+	mu_set(THP "/defrag", "madvise");
+	mu_set(KHP "/max_ptes_shared", "255");
+	r = map_split_thps(NT, 0);
+	kt_snap(&s);
+	if (on_demand) {
+		mu_odfork(&c, kl_child, r);
+		KT_STEP(&s, .forks = 1, .shared = NT, .fallback = KT_ANY);
+	} else {
+		mu_fork(&c, kl_child, r);
+	}
+	exceed = kt_vmstat("thp_scan_exceed_share_pte");
+	khugepaged_pass();
+	KT_ASSERT(kt_vmstat("thp_scan_exceed_share_pte") - exceed >= 2 * NT);
+	KT_EQ(anon_huge_kb(getpid(), r), 0);
+	KT_EQ(anon_huge_kb(c.pid, r), 0);
+	KT_STILL(&s);
+
+	for (t = 0; t < NT; t++)
+		mu_fill(tab(r, t), 1, 1);
+	if (on_demand)
+		KT_STEP(&s, .copied = NT);
+	mu_set(KHP "/max_ptes_shared", "511");
+	khugepaged_pass();
+	KT_EQ(anon_huge_kb(getpid(), r), NT * 2048);
+	KT_EQ(anon_huge_kb(c.pid, r), 0);
+	KT_STILL(&s);
+	for (t = 0; t < NT; t++) {
+		mu_check(tab(r, t), 1, 1);
+		mu_check(tab(r, t) + MU_PAGE, MU_PPT - 1, 0);
+	}
+	mu_send(&c, '1');
+	mu_wait(&c, '2');
+	mu_send(&c, '2');
+	KT_EQ(mu_end(&c), 0);
+	/* The child was the last holder of every table. */
+	if (on_demand)
+		KT_STEP(&s, .reused = NT);
+	KT_STILL(&s);
+	KT_EQ(munmap(r, NT * MU_TABLE), 0);
+}
+
+KT_TEST(test_khugepaged_after_fork)
+{
+	khugepaged_after(false);
+	return 0;
+}
+
+KT_TEST(test_khugepaged_while_shared)
+{
+	khugepaged_after(true);
 	return 0;
 }
 
@@ -306,6 +395,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_khugepaged),
+		cmocka_unit_test(test_khugepaged_after_fork),
+		cmocka_unit_test(test_khugepaged_while_shared),
 		cmocka_unit_test(test_mthp),
 	};
 
