@@ -75,8 +75,9 @@ has_thp() {
 }
 
 # check_row FILE MODE SIZE: the row is there, with 8 columns; fork rows
-# and available odfork and fork-thp rows carry 5 runs with
+# and available odfork and fork-thp rows carry $RUNS runs with
 # min <= median <= max.
+RUNS=5
 check_row() {
 	row=$(grep "^$2,$3," "$1") || fail "no $2 row for $3 bytes"
 	[ "$(echo "$row" | wc -l)" -eq 1 ] || fail "several $2 rows for $3"
@@ -88,8 +89,8 @@ check_row() {
 			fail "$2 measured without support: '$row'"
 		return
 	fi
-	echo "$row" | awk -F, '
-		$3 != 5 { exit 1 }
+	echo "$row" | awk -F, -v runs="$RUNS" '
+		$3 != runs { exit 1 }
 		$4 !~ /^[0-9]+\.[0-9]$/ || $5 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
 		$6 !~ /^[0-9]+\.[0-9]$/ { exit 1 }
 		$4 + 0 > $5 + 0 || $5 + 0 > $6 + 0 { exit 1 }
@@ -119,7 +120,7 @@ check_csv() {
 		check_row "$1" $mode 4194304
 	done
 	check_huge "$1"
-	expect_header 'kernel .*, vm.odfork .*, 5 runs per mode, odfork: '
+	expect_header "kernel .*, vm.odfork .*, $RUNS runs per mode${PASSES:+ in $PASSES passes}, odfork: "
 	check_probe
 }
 
@@ -139,6 +140,15 @@ table)
 	grep -q -e '^mode,' -e '^fork,' -e '^odfork,' "$T/out" &&
 		fail "CSV on stdout with --table"
 	;;
+passes)
+	# 7 runs over 3 sweeps of the sizes: 3, 2 and 2; rows at the end.
+	RUNS=7 PASSES=3
+	run "$PROG" --sizes 4M --runs 7 --passes 3
+	expect_rc 0
+	check_csv "$T/out"
+	expect_err 'pass 1 of 3, 3 runs'
+	expect_err 'pass 3 of 3, 2 runs'
+	;;
 require)
 	run "$PROG" --sizes 4M --runs 5 --require-odfork
 	check_probe
@@ -152,7 +162,7 @@ require)
 bad-args)
 	for args in "--runs 4" "--runs 1001" "--runs x" "--sizes 0" \
 		    "--sizes 1X" "--sizes ,," "--sizes 99999999T" \
-		    "--bogus" "extra"; do
+		    "--passes 0" "--runs 5 --passes 6" "--bogus" "extra"; do
 		# shellcheck disable=SC2086
 		run "$PROG" $args
 		expect_rc 2

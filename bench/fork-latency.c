@@ -3,8 +3,8 @@
  * fork-latency: how long fork() and odfork() hold the parent, by the size of
  * its memory (the paper's Fig. 7).
  *
- *   fork-latency [--sizes LIST] [--runs N] [--csv FILE] [--table]
- *                [--require-odfork]
+ *   fork-latency [--sizes LIST] [--runs N] [--passes P] [--csv FILE]
+ *                [--table] [--require-odfork]
  *
  * For a 64 KiB baseline ("empty") and then each size in LIST (default
  * 64M,256M,1G,2G), maps that much private anonymous memory with 4 KiB pages
@@ -17,6 +17,11 @@
  * time is from just before the call to its return in the parent; the child
  * exits at once and the parent reaps it.  The memory is not touched between
  * forks.
+ *
+ * With --passes P the N forks of each mode and size are split over P
+ * sweeps of all sizes (each maps and populates the memory afresh), so that
+ * a slow window of a shared host lands in part of every size's samples
+ * instead of in all of one size's; the rows come after the last pass.
  *
  * Both modes enter the kernel through syscall(2), so that they differ in
  * the kernel only: fork is syscall(SYS_fork), odfork syscall(__NR_odfork, 0).
@@ -70,15 +75,18 @@ struct opts {
 	size_t sizes[MAX_SIZES];
 	int nr_sizes;
 	int runs;
+	int passes;		/* sweeps over the sizes, 1 to runs */
 	FILE *csv;		/* NULL: no CSV */
 	FILE *table;		/* stderr, or stdout with --table */
 	bool require_odfork;
 };
 
-/* One row of output: a mode at a size. */
+/* One row of output: a mode at a size, with its samples of every pass. */
 struct result {
 	enum row_mode mode;
 	size_t size;
+	double samples[MAX_RUNS];
+	int nr_samples;
 	struct bench_stats t;	/* t.n == 0: not measured */
 	long long shared;	/* odfork_tables_shared moved; -1: no counter */
 	double huge_pct;	/* -1: unknown */
@@ -106,10 +114,9 @@ static double time_fork(enum bench_mode mode)
 	return bench_us(&start, &end);
 }
 
-/* N forks of each mode in R, one mode after the other. */
+/* N more forks of each mode in R, one mode after the other. */
 static void measure(struct result *r, int nr, int runs)
 {
-	double t[MAX_RUNS];
 	enum bench_mode mode;
 	long long before;
 	int i, m;
@@ -120,10 +127,12 @@ static void measure(struct result *r, int nr, int runs)
 		mode = r[m].mode == ROW_ODFORK ? BENCH_ODFORK : BENCH_FORK;
 		before = bench_vmstat("odfork_tables_shared");
 		for (i = 0; i < runs; i++)
-			t[i] = time_fork(mode);
-		r[m].shared = before < 0 ? -1 :
-			bench_vmstat("odfork_tables_shared") - before;
-		bench_stats(t, runs, &r[m].t);
+			r[m].samples[r[m].nr_samples++] = time_fork(mode);
+		if (before < 0 || r[m].shared < 0)
+			r[m].shared = -1;
+		else
+			r[m].shared += bench_vmstat("odfork_tables_shared") -
+				       before;
 	}
 }
 
@@ -203,49 +212,76 @@ static double huge_pct(const char *mem, size_t size)
 	return huge < 0 ? -1 : 100.0 * huge / size;
 }
 
-/* Populate SIZE bytes (THP or not) and report each mode in MODES. */
-static void bench_memory(const struct opts *o, size_t size, bool thp,
-			 const enum row_mode *modes, int nr)
+/* Every row of the run: per size (the empty baseline first) its modes. */
+static struct result rows[MAX_SIZES + 1][NR_ROW_MODES];
+
+static void init_row(struct result *r, enum row_mode mode, size_t size)
 {
-	struct result r[NR_ROW_MODES];
+	r->mode = mode;
+	r->size = size;
+	r->huge_pct = -1;
+	if (mode == ROW_ODFORK)
+		r->missing = bench_odfork_missing();
+	else if (mode == ROW_FORK_THP)
+		r->missing = bench_thp_missing();
+}
+
+/* Populate SIZE bytes (THP or not) and time RUNS forks of each row in R. */
+static void bench_memory(struct result *r, int nr, bool thp, int runs)
+{
+	size_t size = r[0].size;
 	char *mem;
 	int m;
 
 	mem = bench_map(size, thp);
 	bench_populate(mem, size);
-	memset(r, 0, sizeof(r));
-	for (m = 0; m < nr; m++) {
-		r[m].mode = modes[m];
-		r[m].size = size;
-		r[m].huge_pct = huge_pct(mem, size);
-		if (r[m].mode == ROW_ODFORK)
-			r[m].missing = bench_odfork_missing();
-	}
-	measure(r, nr, o->runs);
 	for (m = 0; m < nr; m++)
-		report(o, &r[m]);
+		r[m].huge_pct = huge_pct(mem, size);
+	measure(r, nr, runs);
 	bench_unmap(mem, size);
 }
 
-static void bench_size(const struct opts *o, size_t size)
+/* One size of one pass: fork and odfork, then fork of THP memory. */
+static void bench_size(struct result *r, int runs)
 {
-	static const enum row_mode small[] = { ROW_FORK, ROW_ODFORK };
-	static const enum row_mode huge[] = { ROW_FORK_THP };
-	struct result r;
+	bench_memory(r, 2, false, runs);
+	if (r[0].size != EMPTY_SIZE && !r[ROW_FORK_THP].missing)
+		bench_memory(&r[ROW_FORK_THP], 1, true, runs);
+}
 
-	bench_memory(o, size, false, small, 2);
-	if (size == EMPTY_SIZE)
-		return;
-	memset(&r, 0, sizeof(r));
-	r.missing = bench_thp_missing();
-	if (!r.missing) {
-		bench_memory(o, size, true, huge, 1);
-		return;
+static void report_size(const struct opts *o, struct result *r)
+{
+	int m, nr = r[0].size == EMPTY_SIZE ? 2 : NR_ROW_MODES;
+
+	for (m = 0; m < nr; m++) {
+		if (r[m].nr_samples)
+			bench_stats(r[m].samples, r[m].nr_samples, &r[m].t);
+		report(o, &r[m]);
 	}
-	r.mode = ROW_FORK_THP;
-	r.size = size;
-	r.huge_pct = -1;
-	report(o, &r);
+}
+
+static void run_passes(const struct opts *o)
+{
+	int nr = o->nr_sizes + 1, i, m, p, runs;
+
+	for (i = 0; i < nr; i++)
+		for (m = 0; m < NR_ROW_MODES; m++)
+			init_row(&rows[i][m], m,
+				 i ? o->sizes[i - 1] : EMPTY_SIZE);
+	for (p = 0; p < o->passes; p++) {
+		runs = o->runs / o->passes + (p < o->runs % o->passes);
+		if (o->passes > 1)
+			fprintf(stderr, "%s: pass %d of %d, %d runs\n",
+				bench_prog, p + 1, o->passes, runs);
+		for (i = 0; i < nr; i++) {
+			bench_size(rows[i], runs);
+			if (o->passes == 1)
+				report_size(o, rows[i]);
+		}
+	}
+	if (o->passes > 1)
+		for (i = 0; i < nr; i++)
+			report_size(o, rows[i]);
 }
 
 static void print_header(const struct opts *o)
@@ -254,8 +290,12 @@ static void print_header(const struct opts *o)
 	char desc[256];
 
 	bench_describe(desc, sizeof(desc));
-	fprintf(o->table, "%s: %s, %d runs per mode, odfork: %s\n",
-		bench_prog, desc, o->runs, missing ? "unavailable" : "available");
+	fprintf(o->table, "%s: %s, %d runs per mode", bench_prog, desc,
+		o->runs);
+	if (o->passes > 1)
+		fprintf(o->table, " in %d passes", o->passes);
+	fprintf(o->table, ", odfork: %s\n",
+		missing ? "unavailable" : "available");
 	if (missing)
 		fprintf(o->table, "%s: odfork unavailable: %s\n", bench_prog,
 			missing);
@@ -265,13 +305,15 @@ static void print_header(const struct opts *o)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: fork-latency [--sizes LIST] [--runs N] [--csv FILE]\n"
-	      "                    [--table] [--require-odfork]\n"
+	fputs("Usage: fork-latency [--sizes LIST] [--runs N] [--passes P]\n"
+	      "                    [--csv FILE] [--table] [--require-odfork]\n"
 	      "\n"
 	      "  -s, --sizes LIST      sizes to fork with, e.g. 64M,1G (K, M, G,\n"
 	      "                        T: powers of 1024); default\n"
 	      "                        " DEFAULT_SIZES "\n"
 	      "  -n, --runs N          forks per mode and size (>= 5, default 7)\n"
+	      "  -p, --passes P        split them over P sweeps of the sizes\n"
+	      "                        (1 to N, default 1)\n"
 	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
 	      "  -t, --table           print the table on stdout, not stderr\n"
 	      "                        (the CSV then only with --csv)\n"
@@ -289,6 +331,7 @@ static int usage_error(const char *msg, const char *arg)
 static const struct option long_opts[] = {
 	{ "sizes",		required_argument, NULL, 's' },
 	{ "runs",		required_argument, NULL, 'n' },
+	{ "passes",		required_argument, NULL, 'p' },
 	{ "csv",		required_argument, NULL, 'o' },
 	{ "table",		no_argument,	   NULL, 't' },
 	{ "require-odfork",	no_argument,	   NULL, 'r' },
@@ -309,6 +352,11 @@ static int parse_opt(int c, struct opts *o, const char **csv)
 		o->runs = bench_parse_int(optarg, MIN_RUNS, MAX_RUNS);
 		if (o->runs < 0)
 			return usage_error("runs must be 5 to 1000", optarg);
+		return 0;
+	case 'p':
+		o->passes = bench_parse_int(optarg, 1, MAX_RUNS);
+		if (o->passes < 0)
+			return usage_error("passes must be 1 to 1000", optarg);
 		return 0;
 	case 'o':
 		*csv = optarg;
@@ -336,8 +384,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->nr_sizes = bench_parse_sizes(defaults, o->sizes, MAX_SIZES);
 	o->runs = DEFAULT_RUNS;
+	o->passes = 1;
 	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "s:n:o:trh", long_opts,
+	while ((c = getopt_long(argc, argv, "s:n:p:o:trh", long_opts,
 				NULL)) != -1) {
 		ret = parse_opt(c, o, &csv);
 		if (ret)
@@ -345,6 +394,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
+	if (o->passes > o->runs) {
+		fprintf(stderr, "%s: --passes %d is more than --runs %d\n",
+			bench_prog, o->passes, o->runs);
+		usage(stderr);
+		return BENCH_EXIT_USAGE;
+	}
 	o->csv = o->table == stdout ? NULL : stdout;
 	if (csv) {
 		o->csv = fopen(csv, "w");
@@ -357,7 +412,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o;
-	int i, ret;
+	int ret;
 
 	bench_prog = "fork-latency";
 	memset(&o, 0, sizeof(o));
@@ -370,9 +425,7 @@ int main(int argc, char **argv)
 	if (o.csv)
 		fputs(CSV_HEADER, o.csv);
 	print_table_head(o.table);
-	bench_size(&o, EMPTY_SIZE);
-	for (i = 0; i < o.nr_sizes; i++)
-		bench_size(&o, o.sizes[i]);
+	run_passes(&o);
 	if (o.csv && o.csv != stdout && fclose(o.csv))
 		bench_die("writing the CSV: %s", strerror(errno));
 	return 0;
