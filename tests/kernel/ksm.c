@@ -171,7 +171,7 @@ static void mws_child(struct mu_peer *self, void *arg)
 }
 
 /* Let ksmd merge at least half of the parent's pages of r. */
-static long ksm_merge_half(void)
+static void ksm_merge_half(void)
 {
 	double end = mu_now() + SCAN_WAIT_S;
 	long m;
@@ -185,7 +185,6 @@ static long ksm_merge_half(void)
 	fprintf(stderr, "# ksm_merging_pages %ld, pages_sharing %lld\n", m,
 		mu_get_num(KSM "/pages_sharing"));
 	KT_ASSERT(mu_get_num(KSM "/pages_sharing") > 0);
-	return m;
 }
 
 /*
