@@ -18,8 +18,8 @@ else
 	sizes=64M,256M,1G,2G,4G
 	runs=15
 fi
-# The CSV goes to tmpfs first: a process that wrote to the 9p share has
-# pinned pages and forks classically from then on (odfork(7)).
+# The CSV goes to tmpfs first: I/O on the 9p share pins user pages while
+# it runs, and a table that maps a pinned page is copied at fork.
 "$BENCH_BIN/fork-latency" --sizes "${BENCH_SIZES:-$sizes}" \
 	--runs "${BENCH_RUNS:-$runs}" --csv "$BENCH_TMP/fork-latency.csv" \
 	--table --require-odfork

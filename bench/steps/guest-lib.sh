@@ -8,8 +8,8 @@
 # the step exit 1 at the end, after its results are written.
 #
 # Everything the measured processes write goes to BENCH_TMP, on the
-# guest's tmpfs: a process that ever wrote to a file on the 9p share has
-# pinned pages and forks classically from then on (odfork(7)).  Only cp
+# guest's tmpfs: I/O on the 9p share pins user pages while it runs (a
+# table that maps a pinned page is copied at fork, odfork(7)).  Only cp
 # writes to BENCH_OUT, at the end (gl_finish).
 
 # A failed command is a check's business, not the end of the step.

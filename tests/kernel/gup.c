@@ -10,6 +10,8 @@
  * one GUP user into the shared range and checks fork semantics on both
  * sides: /proc/pid/mem, process_vm_writev/readv, vmsplice, O_DIRECT on a
  * loop device, io_uring fixed buffers, futexes, MADV_POPULATE_WRITE.
+ * Pins are decided per table: an on-demand fork copies a table that maps
+ * a pinned page, as fork() copies the page, and shares the others.
  * The memcg tests make unsharing fail for lack of memory: the writer gets
  * the classic COW-under-memcg result (OOM kill); mprotect/munmap of part
  * of a table reserve the copy's table page and succeed (or fail with
@@ -811,25 +813,16 @@ static void ring_read_fixed(struct io_uring *ring, int fd, unsigned char *buf)
 	io_uring_cqe_seen(ring, cqe);
 }
 
-/* An on-demand fork whose child exits at once. */
-static void odfork_and_exit(void)
-{
-	struct peer pr;
-
-	if (peer_fork(&pr) == 0)
-		_exit(0);
-	peer_end(&pr);
-}
-
 /*
- * Registering fixed buffers pins pages: the process's later on-demand
- * forks copy classically ("pinned-mm fallback": fallback moves, shared
- * does not).  A control fork before the registration proves the same
- * region is shared otherwise.  Fork semantics hold: the child's writes do
- * not reach the parent's registered buffer, and READ_FIXED lands in the
- * parent's page, not in the child's.
+ * Registering fixed buffers pins pages, and pins are decided per table:
+ * a later on-demand fork copies the table with the pinned buffer
+ * classically (fork copies the pinned pages for the child) and shares the
+ * other tables (the child maps NT - 1 tables' worth through shared
+ * tables).  Fork semantics hold: READ_FIXED lands in the parent's pinned
+ * page and the child does not see it, and the child's writes do not reach
+ * the parent.
  */
-KT_TEST(test_uring_pinned_mm_fallback)
+KT_TEST(test_uring_pinned_table_copied)
 {
 	size_t at = PPT + 20;
 	unsigned char *r = region_map(NT, 'P');
@@ -837,33 +830,67 @@ KT_TEST(test_uring_pinned_mm_fallback)
 	struct io_uring ring;
 	struct peer pr;
 	struct snap s;
+	long kb;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	odfork_and_exit();
-	expect_moved(&s, SHARED, NT);
-	expect_moved(&s, DROPPED, NT);
 	ring_register(&ring, r + at * PAGE);
 	snap_take(&s);
 	if (peer_fork(&pr) == 0) {
+		peer_expect(&pr, 'r');
+		expect_pages(r, 0, NT * PPT, 'P');
 		fill(r, NT * PPT, 'C', 0);
-		peer_send(&pr, 'k');
-		peer_expect(&pr, 'c');
-		expect_pages(r, 0, NT * PPT, 'C');
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_still(&s, SHARED);
-	expect_moved(&s, FALLBACK, NT);
-	peer_expect(&pr, 'k');
-	expect_pages(r, 0, NT * PPT, 'P');
+	expect_moved(&s, SHARED, NT - 1);
+	expect_moved(&s, FALLBACK, 1);
+	kb = kt_status_kb(pr.pid, "RssOdfork");
+	KT_SHARING(kb >= (long)((NT - 1) * TABLE / 1024),
+		   "child's RssOdfork %ld kB, want >= %lu kB", kb,
+		   (NT - 1) * TABLE / 1024);
 	ring_read_fixed(&ring, fd, r + at * PAGE);
+	peer_send(&pr, 'r');
+	peer_expect(&pr, 'k');
 	expect_buf(r + at * PAGE, BUF_PAGES, 'F', 0);
 	expect_around(r, NT * PPT, 'P', at, BUF_PAGES);
+	peer_end(&pr);
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+/*
+ * A pin that ended (an O_DIRECT read: FOLL_PIN for the I/O only) leaves
+ * nothing pinned: the next on-demand fork shares every table, also the
+ * one the read went into, and the child sees the data read before it.
+ */
+KT_TEST(test_odirect_done_then_shared)
+{
+	size_t hole = PPT - BUF_PAGES / 2;
+	unsigned char *r = region_map(NT, 'P');
+	int dfd = loop_open();
+	struct peer pr;
+	struct snap s;
+	long kb;
+
+	kt_sysctl_set(1);
+	direct_read(dfd, r + hole * PAGE, 0);
+	snap_take(&s);
+	if (peer_fork(&pr) == 0) {
+		peer_expect(&pr, 'c');
+		expect_buf(r + hole * PAGE, BUF_PAGES, 'D', 0);
+		expect_around(r, NT * PPT, 'P', hole, BUF_PAGES);
+		peer_send(&pr, 'k');
+		_exit(0);
+	}
+	expect_moved(&s, SHARED, NT);
+	kb = kt_status_kb(pr.pid, "RssOdfork");
+	KT_SHARING(kb >= (long)(NT * TABLE / 1024),
+		   "child's RssOdfork %ld kB, want >= %lu kB", kb,
+		   NT * TABLE / 1024);
 	peer_send(&pr, 'c');
 	peer_expect(&pr, 'k');
 	peer_end(&pr);
-	io_uring_queue_exit(&ring);
+	close(dfd);
 	return 0;
 }
 
@@ -1436,7 +1463,8 @@ int main(void)
 		cmocka_unit_test(test_vmsplice_before_fork_child_exits),
 		cmocka_unit_test(test_odirect_child),
 		cmocka_unit_test(test_odirect_parent),
-		cmocka_unit_test(test_uring_pinned_mm_fallback),
+		cmocka_unit_test(test_uring_pinned_table_copied),
+		cmocka_unit_test(test_odirect_done_then_shared),
 		cmocka_unit_test(test_uring_register_in_child),
 		cmocka_unit_test(test_futex_child),
 		cmocka_unit_test(test_populate_write_child),
