@@ -21,6 +21,7 @@
  */
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -920,6 +921,100 @@ KT_TEST(test_share_first_write_copies_once)
 }
 
 /* ------------------------------------------------------------------ */
+/* The first write's private page and the other threads' TLBs. */
+
+#define SPIN_S		10	/* a reader gives up after this long */
+
+struct spinner {
+	const volatile uint64_t *word;
+	uint64_t want;
+	atomic_int ready;
+	int seen;		/* it read want */
+};
+
+static void *spinner_main(void *arg)
+{
+	struct spinner *r = arg;
+	struct timespec t0, t;
+
+	(void)*r->word;		/* the old translation, cached */
+	atomic_store(&r->ready, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (*r->word == r->want) {
+			r->seen = 1;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < SPIN_S);
+	return NULL;
+}
+
+/*
+ * The first write into a shared table makes the writer's private page in
+ * the same fault that copies the table: a thread of the writer that has
+ * been reading that page through the shared table (its CPU caching the
+ * translation to the old page) must see the write, and the child keeps
+ * the fork-time values.  One table after the other, a reader thread spins
+ * on a word while the main thread writes it.
+ */
+KT_TEST(test_share_first_write_seen_by_reader)
+{
+	const int n = PATH_TABLES;
+	uint64_t *base = kt_map_tables(n);
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	struct kt_snap s;
+	int go[2], t;
+	long i, p;
+	pid_t pid;
+	char c;
+
+	for (i = 0; i < (long)n * TP; i++)
+		base[i * (PS / sizeof(*base))] = FORK_VAL(i);
+	kt_sysctl_set(1);
+	KT_EQ(pipe(go), 0);
+	kt_snap(&s);
+	fflush(NULL);
+	pid = kt_odfork(0);
+	KT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < (long)n * TP; i++)
+			if (base[i * (PS / sizeof(*base))] != FORK_VAL(i))
+				_exit(3);
+		_exit(0);
+	}
+	close(go[0]);
+	KT_STEP(&s, .forks = 1, .shared = n, .fallback = KT_ANY);
+	for (t = 0; t < n; t++) {
+		struct spinner r = { .want = 0 };
+		pthread_t th;
+
+		p = PG(t, (t * 37 + 11) % TP);
+		r.word = &base[p * (PS / sizeof(*base))];
+		r.want = CANARY(0, p);
+		atomic_init(&r.ready, 0);
+		KT_EQ(pthread_create(&th, NULL, spinner_main, &r), 0);
+		while (!atomic_load(&r.ready))
+			nanosleep(&nap, NULL);
+		nanosleep(&nap, NULL);
+		*(volatile uint64_t *)r.word = r.want;
+		KT_EQ(pthread_join(th, NULL), 0);
+		if (!r.seen)
+			kt_fail(__FILE__, __LINE__, "table %d: a reader thread "
+				"did not see the first write in %d s", t,
+				SPIN_S);
+	}
+	KT_STEP(&s, .copied = n);
+	KT_EQ(write(go[1], "g", 1), 1);
+	close(go[1]);
+	KT_EQ(kt_wait(pid), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Paths that change mappings in one process while the other shares. */
 
 /* Reserve len bytes of PROT_NONE address space in agent a, starting off
@@ -1776,6 +1871,7 @@ int main(void)
 		cmocka_unit_test(test_share_populate),
 		cmocka_unit_test(test_share_rss),
 		cmocka_unit_test(test_share_threads_writing),
+		cmocka_unit_test(test_share_first_write_seen_by_reader),
 		cmocka_unit_test(test_share_brk_heap),
 	};
 
