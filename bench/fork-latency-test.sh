@@ -159,6 +159,58 @@ require)
 		[ ! -s "$T/out" ] || fail "output despite missing odfork(2)"
 	fi
 	;;
+merge)
+	# Three boots' CSVs (steps/fork-latency.merge.sh, run.sh's bench-boots)
+	# into one: runs summed, least minimum, greatest maximum, the median
+	# of the medians; a column that differs lists every boot's value.  The
+	# report's 1 GiB target is the median of the boots' own ratios.
+	steps=$(dirname "$0")/steps
+	G=1073741824
+	for b in 1 2 3; do
+		{
+			echo "$HEADER"
+			echo "fork,65536,15,400.$b,450.0,900.0,0.0,0.0"
+			echo "odfork,65536,15,390.0,44$b.0,800.0,no sharing,0.0"
+			case $b in
+			1) echo "fork,$G,15,25000.0,26000.0,30000.0,0.0,0.0"
+			   echo "odfork,$G,15,350.0,520.0,900.0,512.0,0.0" ;;
+			2) echo "fork,$G,15,24000.0,25000.0,31000.0,0.0,0.0"
+			   echo "odfork,$G,15,300.0,400.0,950.0,512.0,0.0" ;;
+			3) echo "fork,$G,15,26000.0,27000.0,29000.0,0.0,0.0"
+			   echo "odfork,$G,15,320.0,300.0,990.0,511.0,0.0" ;;
+			esac
+			echo "fork-thp,$G,0,,,,unavailable,"
+		} > "$T/fork-latency.boot$b.csv"
+	done
+	run "$steps/fork-latency.merge.sh" "$T"
+	expect_rc 0
+	cat > "$T/want" <<-EOF
+	$HEADER
+	fork,65536,45,400.1,450.0,900.0,0.0,0.0
+	odfork,65536,45,390.0,442.0,800.0,no sharing,0.0
+	fork,$G,45,24000.0,26000.0,31000.0,0.0,0.0
+	odfork,$G,45,300.0,400.0,990.0,512.0/512.0/511.0,0.0
+	fork-thp,$G,0,,,,unavailable,
+	EOF
+	diff "$T/want" "$T/fork-latency.csv" >&2 || fail "merged CSV differs"
+	# Ratios per boot: 50.00, 62.50, 90.00; their median 62.5 meets 60x
+	# where the merged medians would give 65.0.
+	run env BENCH_TARGETS="$T/targets" sh "$steps/fork-latency.report.sh" "$T"
+	expect_rc 0
+	grep -q '^in 3 boots of the same kernel' "$T/out" ||
+		fail "the report does not say it merged 3 boots"
+	grep -q '^| 2 | 25000.0 | 400.0 | 62.50 |' "$T/out" ||
+		fail "no row for boot 2"
+	grep -q "| 62.5x, the median of the 3 boots' ratios (50.00, 62.50, 90.00;.*| met |" \
+		"$T/targets" || { cat "$T/targets" >&2; fail "1 GiB target"; }
+	rm "$T/fork-latency.boot2.csv"
+	run "$steps/fork-latency.merge.sh" "$T"
+	grep -q "^odfork,$G,30,320.0,410.0,990.0,512.0/511.0,0.0$" \
+		"$T/fork-latency.csv" || fail "two boots: not the mean of the medians"
+	rm "$T"/fork-latency.boot*.csv
+	run "$steps/fork-latency.merge.sh" "$T"
+	expect_rc 1
+	;;
 bad-args)
 	for args in "--runs 4" "--runs 1001" "--runs x" "--sizes 0" \
 		    "--sizes 1X" "--sizes ,," "--sizes 99999999T" \

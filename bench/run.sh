@@ -282,22 +282,22 @@ show_console() {
 }
 
 run_vm() {
-	local rc=0 share=$vmdir/share
+	local rc=0 share=$vmdir/share log=$vmdir/${vmlog:-serial.log}
 
 	mkdir -p "$share"
 	rm -rf "$share/results"
 	echo "run.sh: $kernel, steps: $(echo $steps), guest memory" \
 		"$(guest_mem), time limit $(vm_timeout) s," \
-		"log $vmdir/serial.log" >&2
+		"log $log" >&2
 	"$top/kernel/vm-run.sh" --kernel "$kernel" --mem "$(guest_mem)" \
-		--out "$share" --log "$vmdir/serial.log" \
+		--out "$share" --log "$log" \
 		--timeout "$(vm_timeout)" \
 		-- "$(guest_command)" | show_console >&2 || rc=$?
 	case $rc in
 	0) ;;
 	3) die "$kernel has no odfork(2): build it with kernel/build.sh bench" 3 ;;
 	*) echo "run.sh: the VM run failed (exit $rc), see" \
-		"$vmdir/serial.log" >&2 ;;
+		"$log" >&2 ;;
 	esac
 	[ -s "$share/results/steps.txt" ] || die "no step ran in the guest"
 	return $rc
@@ -337,6 +337,52 @@ collect() {
 	cp "$vmdir"/share/results/* "$results/"
 }
 
+# keep_boot STEP N FROM: STEP's files in FROM (STEP.EXT) as STEP.bootN.EXT
+# in the results.
+keep_boot() {
+	local f name
+
+	for f in "$3/$1".*; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f")
+		case $name in
+		"$1".boot[0-9]*) continue ;;
+		esac
+		cp "$f" "$results/$1.boot$2.${name#"$1".}"
+	done
+}
+
+# A step that asks for more boots ("# bench-boots: QUICK FULL") runs alone
+# in each further boot, since one boot's page-table layout and QEMU's
+# state move its times more than the samples within a boot do (README.md,
+# "Boots"); every boot's files are kept as STEP.bootN.* and
+# steps/STEP.merge.sh makes STEP's own files from them.  The steps table
+# lists the further boots as STEP@N.
+more_boots() {
+	local all=$steps s b n rc=0
+
+	for s in $all; do
+		n=$(step_variant_field "$s" boots)
+		[ "${n:-1}" -gt 1 ] || continue
+		[ -x "$steps_dir/$s.merge.sh" ] || die "$s: no steps/$s.merge.sh"
+		keep_boot "$s" 1 "$results"
+		for ((b = 2; b <= n; b++)); do
+			echo "run.sh: $s: boot $b of $n" >&2
+			steps=$s
+			nr_steps=1
+			vmlog=serial.$s@$b.log
+			run_vm || rc=1
+			keep_boot "$s" "$b" "$vmdir/share/results"
+			sed "s/^$s /$s@$b /" "$vmdir/share/results/steps.txt" \
+				>> "$results/steps.txt"
+		done
+		"$steps_dir/$s.merge.sh" "$results" || rc=1
+	done
+	steps=$all
+	vmlog=
+	return $rc
+}
+
 main() {
 	local rc=0 load0
 
@@ -356,6 +402,7 @@ main() {
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	run_vm || rc=1
 	collect
+	more_boots || rc=1
 	{
 		run_info
 		echo "host load before: $load0"

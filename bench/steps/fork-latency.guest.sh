@@ -8,6 +8,7 @@
 # bench-quick: yes
 # bench-mem-mib: 3072 6144
 # bench-timeout-s: 300 1200
+# bench-boots: 1 3
 # bench-build: bench/fork-latency
 set -e
 

@@ -14,7 +14,15 @@ echo "parent; 4 KiB pages (MADV_NOHUGEPAGE) for fork and odfork (all forks"
 echo "of one mode, then the other's); \"fork THP\" forks the same size populated"
 echo "as transparent huge pages (MADV_HUGEPAGE), a reference: fork() of a"
 echo "THP copies one PMD entry per 2 MiB, as odfork does for 4 KiB pages."
-echo "$(awk -F, 'NR == 2 { print $3 }' "$CSV") forks per mode and size."
+boots=$(ls "$RES"/fork-latency.boot*.csv 2>/dev/null | wc -l)
+if [ "$boots" -gt 1 ]; then
+	echo "$(awk -F, 'NR == 2 { print $3 }' "$CSV") forks per mode and size"
+	echo "in $boots boots of the same kernel, the step alone in each boot after"
+	echo "the first; a median is the median of the boots' medians, a minimum"
+	echo "the least of all (per boot below the plot)."
+else
+	echo "$(awk -F, 'NR == 2 { print $3 }' "$CSV") forks per mode and size."
+fi
 echo
 
 awk -F, "$AWK_LIB"'
@@ -51,32 +59,103 @@ value() {
 }
 
 G=1073741824
-fm=$(value fork $G 5)
-om=$(value odfork $G 5)
-if [ -n "$fm" ] && [ -n "$om" ]; then
-	r=$(awk -v a="$fm" -v b="$om" 'BEGIN { printf "%.1f", a / b }')
-	rmin=$(awk -v a="$(value fork $G 4)" -v b="$(value odfork $G 4)" \
-		'BEGIN { printf "%.1f", a / b }')
-	v=$(awk -v r="$r" 'BEGIN { print (r >= 60 ? "met" : "missed (" \
+
+# boot_csvs: each boot's CSV, in boot order (none after a one-boot run).
+boot_csvs() {
+	[ "$boots" -gt 1 ] && ls "$RES"/fork-latency.boot*.csv | sort -V
+}
+
+# ratio A_MODE A_SIZE B_MODE B_SIZE COLUMN: A/B of that column (5: median,
+# 4: minimum); after several boots, of the medians the median over the
+# boots of each boot's ratio (a ratio within one boot, as in a one-boot
+# run), followed by the boots' ratios.
+ratio() {
+	r_csv=$CSV
+	r_list=
+
+	if [ "$5" = 4 ] || [ "$boots" -le 1 ]; then
+		awk -v a="$(value "$1" "$2" "$5")" -v b="$(value "$3" "$4" "$5")" \
+			'BEGIN { if (a != "" && b != "") printf "%.2f", a / b }'
+		return
+	fi
+	for f in $(boot_csvs); do
+		CSV=$f
+		r_list="$r_list $(awk -v a="$(value "$1" "$2" 5)" \
+			-v b="$(value "$3" "$4" 5)" \
+			'BEGIN { if (a != "" && b != "") printf "%.2f", a / b }')"
+	done
+	CSV=$r_csv
+	echo "$r_list" | awk '{
+		n = split($0, v, " ")
+		split($0, w, " ")
+		if (!n) exit
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		printf "%.2f (each boot:", m
+		for (i = 1; i <= n; i++)
+			printf " %s", w[i]
+		printf ")"
+	}'
+}
+
+# measured RATIO MINRATIO NUMERATOR DENOMINATOR DIGITS: the target's
+# measured cell, the ratios with DIGITS decimals.
+measured() {
+	r=$(printf "%.${5}f" "${1%% *}")
+	m=$(printf "%.${5}f" "$2")
+	if [ "$boots" -gt 1 ]; then
+		each=$(echo "${1#* (each boot: }" | tr -d ')' | sed 's/ /, /g')
+		echo "${r}x, the median of the $boots boots' ratios ($each;" \
+			"medians over the boots: $3 / $4 us); ${m}x (mins)"
+	else
+		echo "${r}x (medians: $3 / $4 us); ${m}x (mins)"
+	fi
+}
+
+r=$(ratio fork $G odfork $G 5)
+if [ -n "$r" ]; then
+	v=$(awk -v r="${r%% *}" 'BEGIN { print (r >= 60 ? "met" : "missed (" \
 		sprintf("%.0f%%", 100 * (60 - r) / 60) " short)") }')
 	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)" \
-		"${r}x (medians: $fm / $om us); ${rmin}x (mins)" "$v"
+		"$(measured "$r" "$(ratio fork $G odfork $G 4)" \
+			"$(value fork $G 5)" "$(value odfork $G 5)" 1)" "$v"
 else
 	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)"
 fi
-lo=$(value odfork 67108864 5)
-hi=$(value odfork $((4 * G)) 5)
-if [ -n "$lo" ] && [ -n "$hi" ]; then
-	r=$(awk -v a="$hi" -v b="$lo" 'BEGIN { printf "%.2f", a / b }')
-	rmin=$(awk -v a="$(value odfork $((4 * G)) 4)" \
-		-v b="$(value odfork 67108864 4)" 'BEGIN { printf "%.2f", a / b }')
-	v=$(awk -v r="$r" 'BEGIN { print (r <= 1.5 ? "met" : "missed (" \
+r=$(ratio odfork $((4 * G)) odfork 67108864 5)
+if [ -n "$r" ]; then
+	v=$(awk -v r="${r%% *}" 'BEGIN { print (r <= 1.5 ? "met" : "missed (" \
 		sprintf("%.0f%%", 100 * (r - 1.5) / 1.5) " over)") }')
 	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)" \
-		"${r}x (medians: $hi / $lo us); ${rmin}x (mins)" "$v"
+		"$(measured "$r" "$(ratio odfork $((4 * G)) odfork 67108864 4)" \
+			"$(value odfork $((4 * G)) 5)" \
+			"$(value odfork 67108864 5)" 2)" "$v"
 else
 	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)"
 fi
+
+# per_boot: each boot's medians and ratios for the two targets.
+per_boot() {
+	echo "| boot | fork(1 GiB) median | odfork(1 GiB) median | fork/odfork | odfork(64 MiB) median | odfork(4 GiB) median | 4 GiB / 64 MiB |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for f in $(boot_csvs); do
+		CSV=$f
+		f=${f##*/fork-latency.boot}
+		awk -v b="${f%.csv}" -v f1="$(value fork $G 5)" \
+			-v o1="$(value odfork $G 5)" \
+			-v o64="$(value odfork 67108864 5)" \
+			-v o4="$(value odfork $((4 * G)) 5)" "$AWK_LIB"'
+		BEGIN {
+			printf "| %s | %s | %s | %s | %s | %s | %s |\n", b,
+				cell(f1), cell(o1), cell(ratio(f1, o1)),
+				cell(o64), cell(o4), cell(ratio(o4, o64))
+		}'
+	done
+	CSV=$RES/fork-latency.csv
+}
 
 # The plot: medians as lines, minimums as points, both axes logarithmic.
 awk -F, 'NR > 1 && $3 > 0 && $2 > 65536 {
@@ -98,3 +177,9 @@ plot p('fork') using 2:4 with linespoints lw 2 lc 1 title 'fork, median', \
      p('fork-thp') using 2:4 with linespoints lw 2 dt 2 lc 3 title 'fork of THP memory, median', \
      p('fork-thp') using 2:3 with points pt 2 lc 3 title 'fork of THP memory, min'
 GP
+if [ "$boots" -gt 1 ]; then
+	echo
+	echo "Each boot:"
+	echo
+	per_boot
+fi
