@@ -106,6 +106,20 @@ def latency_rows(results):
     return rows
 
 
+def latency_boots_note(results):
+    """How many boots fork-latency ran in (bench/run.sh lists the further
+    ones as fork-latency@N in steps.txt), as a note for the text."""
+    try:
+        with open(os.path.join(results, 'steps.txt'), encoding='utf-8') as f:
+            more = sum(1 for line in f if line.startswith('fork-latency@'))
+    except OSError:
+        return ''
+    if not more:
+        return ''
+    return (f' (the latency table: medians of {more + 1} boots\' '
+            'medians)')
+
+
 def report_targets(report):
     """The rows of RESULTS.md's Targets table: (target, measured, result)."""
     try:
@@ -195,7 +209,8 @@ def block(results, report):
         out.append(f'| {target} | {measured} | {result} |')
     out += [''] + para(
         f'From the {run.get("variant", "?")} run of {run["date"]} '
-        f'(`{run.get("command", "?")}`): one boot of the bench kernel in '
+        f'(`{run.get("command", "?")}`): one boot of the bench kernel'
+        f'{latency_boots_note(results)} in '
         f'QEMU {"TCG" if accel == "TCG" else "with " + accel}, '
         f'{guest.get("cpus", "?")} vCPUs, on a {load} host '
         f'(load average {before} before, {after} after, on {cpus} CPUs).  '

@@ -65,74 +65,36 @@ boot_csvs() {
 	[ "$boots" -gt 1 ] && ls "$RES"/fork-latency.boot*.csv | sort -V
 }
 
-# ratio A_MODE A_SIZE B_MODE B_SIZE COLUMN: A/B of that column (5: median,
-# 4: minimum); after several boots, of the medians the median over the
-# boots of each boot's ratio (a ratio within one boot, as in a one-boot
-# run), followed by the boots' ratios.
-ratio() {
-	r_csv=$CSV
-	r_list=
+# over: how the medians were made, for the targets' cells.
+if [ "$boots" -gt 1 ]; then
+	over="medians of $boots boots' medians"
+else
+	over="medians"
+fi
 
-	if [ "$5" = 4 ] || [ "$boots" -le 1 ]; then
-		awk -v a="$(value "$1" "$2" "$5")" -v b="$(value "$3" "$4" "$5")" \
-			'BEGIN { if (a != "" && b != "") printf "%.2f", a / b }'
-		return
-	fi
-	for f in $(boot_csvs); do
-		CSV=$f
-		r_list="$r_list $(awk -v a="$(value "$1" "$2" 5)" \
-			-v b="$(value "$3" "$4" 5)" \
-			'BEGIN { if (a != "" && b != "") printf "%.2f", a / b }')"
-	done
-	CSV=$r_csv
-	echo "$r_list" | awk '{
-		n = split($0, v, " ")
-		split($0, w, " ")
-		if (!n) exit
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-			}
-		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		printf "%.2f (each boot:", m
-		for (i = 1; i <= n; i++)
-			printf " %s", w[i]
-		printf ")"
-	}'
-}
-
-# measured RATIO MINRATIO NUMERATOR DENOMINATOR DIGITS: the target's
-# measured cell, the ratios with DIGITS decimals.
-measured() {
-	r=$(printf "%.${5}f" "${1%% *}")
-	m=$(printf "%.${5}f" "$2")
-	if [ "$boots" -gt 1 ]; then
-		each=$(echo "${1#* (each boot: }" | tr -d ')' | sed 's/ /, /g')
-		echo "${r}x, the median of the $boots boots' ratios ($each;" \
-			"medians over the boots: $3 / $4 us); ${m}x (mins)"
-	else
-		echo "${r}x (medians: $3 / $4 us); ${m}x (mins)"
-	fi
-}
-
-r=$(ratio fork $G odfork $G 5)
-if [ -n "$r" ]; then
-	v=$(awk -v r="${r%% *}" 'BEGIN { print (r >= 60 ? "met" : "missed (" \
+fm=$(value fork $G 5)
+om=$(value odfork $G 5)
+if [ -n "$fm" ] && [ -n "$om" ]; then
+	r=$(awk -v a="$fm" -v b="$om" 'BEGIN { printf "%.1f", a / b }')
+	rmin=$(awk -v a="$(value fork $G 4)" -v b="$(value odfork $G 4)" \
+		'BEGIN { printf "%.1f", a / b }')
+	v=$(awk -v r="$r" 'BEGIN { print (r >= 60 ? "met" : "missed (" \
 		sprintf("%.0f%%", 100 * (60 - r) / 60) " short)") }')
 	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)" \
-		"$(measured "$r" "$(ratio fork $G odfork $G 4)" \
-			"$(value fork $G 5)" "$(value odfork $G 5)" 1)" "$v"
+		"${r}x ($over: $fm / $om us); ${rmin}x (mins)" "$v"
 else
 	target "odfork(1 GiB) >= 60x faster than fork(1 GiB)"
 fi
-r=$(ratio odfork $((4 * G)) odfork 67108864 5)
-if [ -n "$r" ]; then
-	v=$(awk -v r="${r%% *}" 'BEGIN { print (r <= 1.5 ? "met" : "missed (" \
+lo=$(value odfork 67108864 5)
+hi=$(value odfork $((4 * G)) 5)
+if [ -n "$lo" ] && [ -n "$hi" ]; then
+	r=$(awk -v a="$hi" -v b="$lo" 'BEGIN { printf "%.2f", a / b }')
+	rmin=$(awk -v a="$(value odfork $((4 * G)) 4)" \
+		-v b="$(value odfork 67108864 4)" 'BEGIN { printf "%.2f", a / b }')
+	v=$(awk -v r="$r" 'BEGIN { print (r <= 1.5 ? "met" : "missed (" \
 		sprintf("%.0f%%", 100 * (r - 1.5) / 1.5) " over)") }')
 	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)" \
-		"$(measured "$r" "$(ratio odfork $((4 * G)) odfork 67108864 4)" \
-			"$(value odfork $((4 * G)) 5)" \
-			"$(value odfork 67108864 5)" 2)" "$v"
+		"${r}x ($over: $hi / $lo us); ${rmin}x (mins)" "$v"
 else
 	target "odfork(4 GiB) <= 1.5x odfork(64 MiB)"
 fi
