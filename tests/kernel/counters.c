@@ -180,14 +180,18 @@ KT_TEST(test_counters_share_eligible)
 	return 0;
 }
 
-/* Map len bytes over a reservation starting off bytes after a table
- * boundary; touch them all. */
+/* Map len bytes starting off bytes after a table boundary, with nothing
+ * else in the tables they meet; touch them all. */
 static unsigned char *touched_at(size_t len, size_t off, int prot_flags)
 {
-	unsigned char *a = kt_reserve(len, off);
+	size_t span = (off + len + KT_TABLE_SIZE - 1) & ~(KT_TABLE_SIZE - 1);
+	unsigned char *t = kt_reserve(span, 0), *a = t + off;
 
 	KT_ASSERT(mmap(a, len, PROT_READ | PROT_WRITE,
 		       prot_flags | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == a);
+	/* Nothing else in the mapping's tables: holes around it. */
+	KT_EQ(off ? munmap(t, off) : 0, 0);
+	KT_EQ(span > off + len ? munmap(a + len, span - off - len) : 0, 0);
 	KT_EQ(madvise(a, len, MADV_NOHUGEPAGE), 0);
 	memset(a, 'I', len);
 	return a;
@@ -237,12 +241,18 @@ KT_TEST(test_counters_fallback_ineligible)
 
 	kt_sysctl_set(1);
 	prev = BASELINE(KT_ODFORK);
-	/* Two partial tables: [1M, 3M). */
-	touched_at(KT_TABLE_SIZE, MiB, MAP_PRIVATE);
+	/*
+	 * Two tables a mapping covers a quarter of each, holes around it
+	 * (less than half: copied, 0025): [1.5M, 2.5M).
+	 */
+	touched_at(MiB, 3 * MiB / 2, MAP_PRIVATE);
 	ADDS(KT_ODFORK, &prev, 0, 2);
-	/* [1M, 6M): one partial table, then two whole ones. */
-	touched_at(5 * MiB, MiB, MAP_PRIVATE);
+	/* [1.5M, 6M): one table a quarter covered, then two whole ones. */
+	touched_at(9 * MiB / 2, 3 * MiB / 2, MAP_PRIVATE);
 	ADDS(KT_ODFORK, &prev, 2, 1);
+	/* [1M, 3M): half of each of two tables, holes around: shared. */
+	touched_at(KT_TABLE_SIZE, MiB, MAP_PRIVATE);
+	ADDS(KT_ODFORK, &prev, 2, 0);
 	/* mlocked */
 	p = touched_tables(2);
 	KT_EQ(mlock(p, two), 0);
