@@ -67,6 +67,15 @@ static void check_table(char *r, int t, unsigned int gen)
 	mu_check(hole(r) + HOLE, MU_PPT - (HOLE_OFF + HOLE) / MU_PAGE, gen);
 }
 
+/* Every table of the region holds the fork-time data. */
+static void check_all(char *r)
+{
+	int t;
+
+	for (t = 0; t < R_TABLES; t++)
+		check_table(r, t, 1);
+}
+
 /* Whether [p, p + len) is unmapped in this process (mincore: ENOMEM). */
 static int unmapped(void *p, size_t len)
 {
@@ -94,10 +103,8 @@ static char *cut_region(long long *fallback)
 static void writer_child(struct mu_peer *self, void *arg)
 {
 	char *r = arg;
-	int t;
 
-	for (t = 0; t < R_TABLES; t++)
-		check_table(r, t, 1);
+	check_all(r);
 	mu_sync(self, 'r');
 	mu_wait(self, 'g');
 	mu_fill(tab(r, CUT_T), CUT_OFF / MU_PAGE, 2);
@@ -111,6 +118,21 @@ static void writer_child(struct mu_peer *self, void *arg)
 		kt_fail(__FILE__, __LINE__, "child: the hole is mapped");
 	mu_sync(self, 'd');
 	mu_wait(self, 'q');
+}
+
+/*
+ * The end of a test: once the child is done, check the parent's tables of
+ * r (if given), let the child exit, reap it; its exit drops or leaves for
+ * reuse what it still shared.
+ */
+static void end_child(struct mu_peer *peer, struct kt_snap *s, char *r)
+{
+	mu_sync(peer, 'd');
+	if (r)
+		check_all(r);
+	mu_send(peer, 'q');
+	KT_EQ(mu_end(peer), 0);
+	KT_STEP(s, .dropped = KT_ANY, .reused = KT_ANY);
 }
 
 KT_TEST(test_spans_shared)
@@ -140,10 +162,7 @@ KT_TEST(test_spans_shared)
 	mu_check(tab(r, CUT_T), CUT_OFF / MU_PAGE, 1);
 	mu_check(tab(r, CUT_T) + CUT_OFF, CUT_LEN / MU_PAGE, 1);
 	mu_send(&peer, 'c');
-	mu_sync(&peer, 'd');
-	mu_send(&peer, 'q');
-	KT_EQ(mu_end(&peer), 0);
-	KT_STEP(&s, .dropped = KT_ANY, .reused = KT_ANY);
+	end_child(&peer, &s, NULL);
 	return 0;
 }
 
@@ -152,29 +171,16 @@ KT_TEST(test_spans_shared)
 static void hole_child(struct mu_peer *self, void *arg)
 {
 	char *r = arg;
-	int t;
 
-	for (t = 0; t < R_TABLES; t++)
-		check_table(r, t, 1);
+	check_all(r);
 	mu_sync(self, 'm');
-	for (t = 0; t < R_TABLES; t++)
-		check_table(r, t, 1);
+	check_all(r);
 	if (!unmapped(hole(r), HOLE))
 		kt_fail(__FILE__, __LINE__, "child: the hole is mapped");
 	mu_sync(self, 'd');
 	mu_wait(self, 'q');
 }
 
-static void end_hole_test(struct mu_peer *peer, char *r)
-{
-	int t;
-
-	mu_sync(peer, 'd');
-	for (t = 0; t < R_TABLES; t++)
-		check_table(r, t, 1);
-	mu_send(peer, 'q');
-	KT_EQ(mu_end(peer), 0);
-}
 
 KT_TEST(test_spans_file_into_hole)
 {
@@ -204,8 +210,7 @@ KT_TEST(test_spans_file_into_hole)
 	KT_STILL(&s);
 	KT_EQ(file[HOLE - 1], 0x5a);
 	mu_send(&peer, 'm');
-	end_hole_test(&peer, r);
-	KT_STEP(&s, .dropped = KT_ANY, .reused = KT_ANY);
+	end_child(&peer, &s, r);
 	KT_EQ(munmap(file, HOLE), 0);
 	KT_EQ(close(fd), 0);
 	return 0;
@@ -238,8 +243,7 @@ KT_TEST(test_spans_mremap_into_hole)
 	for (i = 0; i < HOLE_PAGES; i++)
 		KT_EQ(((volatile uint64_t *)moved)[i * MU_PAGE / 8], MOVED(i));
 	mu_send(&peer, 'm');
-	end_hole_test(&peer, r);
-	KT_STEP(&s, .dropped = KT_ANY, .reused = KT_ANY);
+	end_child(&peer, &s, r);
 	return 0;
 }
 
@@ -274,10 +278,7 @@ KT_TEST(test_spans_munmap_piece)
 	mu_check(tab(r, CUT_T) + CUT_OFF + CUT_LEN,
 		 MU_PPT - (CUT_OFF + CUT_LEN) / MU_PAGE, 1);
 	mu_send(&peer, 'u');
-	mu_sync(&peer, 'd');
-	mu_send(&peer, 'q');
-	KT_EQ(mu_end(&peer), 0);
-	KT_STEP(&s, .dropped = KT_ANY, .reused = KT_ANY);
+	end_child(&peer, &s, NULL);
 	return 0;
 }
 
