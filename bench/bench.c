@@ -77,31 +77,20 @@ void bench_stats(double *v, int n, struct bench_stats *s)
 static char odfork_missing[128];
 static bool odfork_probed;
 
-/*
- * odfork(2) rejects unknown flags with EINVAL without forking; ENOSYS (or
- * anything else) means this kernel does not have it.  Should some other
- * syscall 500 fork, the child leaves at once and the parent reaps it.
- */
+/* Why odfork(2) cannot be used here, or "" when it can. */
 static void probe_odfork(void)
 {
-#ifdef __NR_odfork
-	long ret = syscall(__NR_odfork, (unsigned long)~0u);
-	int err = errno;
+	int err = odfork_syscall_check();
 
-	if (ret == 0)
-		_exit(0);
-	if (ret > 0) {
-		waitpid(ret, NULL, 0);
+#ifdef __NR_odfork
+	if (err == ODFORK_SYSCALL_FORKED)
 		snprintf(odfork_missing, sizeof(odfork_missing),
 			 "syscall %d is not odfork(2)", __NR_odfork);
-	} else if (err == ENOSYS) {
-		snprintf(odfork_missing, sizeof(odfork_missing),
-			 "syscall %d: ENOSYS (%s)", __NR_odfork, strerror(err));
-	} else if (err != EINVAL) {
+	else if (err)
 		snprintf(odfork_missing, sizeof(odfork_missing),
 			 "syscall %d: %s", __NR_odfork, strerror(err));
-	}
 #else
+	(void)err;
 	snprintf(odfork_missing, sizeof(odfork_missing),
 		 "odfork(2) is not wired up on this architecture");
 #endif

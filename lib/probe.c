@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include "internal.h"
 #include "syscall.h"
@@ -128,29 +127,6 @@ int odfork_available(void)
 	return !!(odfork_probe() & ODFORK_FEAT_PRCTL);
 }
 
-/*
- * odfork(2) must reject non-zero flags with EINVAL without forking.  Should
- * some other kernel fork anyway, the child leaves at once and the parent
- * reaps it: the syscall is then not the one we know, so it is absent.
- */
-static int call_syscall(void)
-{
-#ifdef __NR_odfork
-	long ret = syscall(__NR_odfork, (long)~0u);
-
-	if (ret == 0)
-		_exit(0);
-	if (ret > 0) {
-		while (waitpid(ret, NULL, 0) < 0 && errno == EINTR)
-			;
-		return 0;
-	}
-	return errno == EINVAL;
-#else
-	return 0;
-#endif
-}
-
 /* Cached as 1 + the answer, so that 0 means "not probed yet". */
 static _Atomic int syscall_cache;
 
@@ -165,7 +141,7 @@ int odfork_probe_syscall(void)
 	saved_errno = errno;
 	ret = 1;
 	if (!__odfork_fallback_forced() && odfork_probe() & ODFORK_FEAT_PRCTL)
-		ret += call_syscall();
+		ret += odfork_syscall_check() == 0;
 	if (!atomic_compare_exchange_strong(&syscall_cache, &none, ret))
 		ret = none;
 	errno = saved_errno;

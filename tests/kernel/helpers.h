@@ -21,15 +21,7 @@
 
 #include <odfork.h>
 
-/*
- * The syscall number is defined by the kernel series ("x86: wire up the
- * odfork syscall", see kernel/README.md); it is wired up on x86_64 only.
- */
-#ifndef __NR_odfork
-#if defined(__x86_64__) && !defined(__ILP32__)
-#define __NR_odfork		500
-#endif
-#endif
+#include "syscall.h"	/* __NR_odfork, from lib/ */
 
 #define KT_SKIP			77	/* exit status: test skipped */
 #define KT_BODY_TIMEOUT_S	90	/* one test body, in the slow VM */

@@ -27,14 +27,14 @@
 
 #include "odfork.h"
 #include "helpers.h"
+#include "syscall.h"	/* __NR_odfork, from lib/ */
 
 #define ALL_FEATURES	(ODFORK_FEAT_SYSCALL | ODFORK_FEAT_PRCTL | \
 			 ODFORK_FEAT_PROCFS | ODFORK_FEAT_SYSCTL)
-#define NR_ODFORK	500
 #define NR_THREADS	32
 
-/* The series wires odfork(2) up on x86-64 (not x32) only. */
-#if defined(__x86_64__) && !defined(__ILP32__)
+/* Where the series wires odfork(2) up (lib/syscall.h). */
+#ifdef __NR_odfork
 #define SYSCALL_WIRED	ODFORK_FEAT_SYSCALL
 #else
 #define SYSCALL_WIRED	0
@@ -124,6 +124,7 @@ int __wrap_prctl(int option, ...)
 pid_t __real_fork(void);
 pid_t __wrap_fork(void);
 
+#ifdef __NR_odfork
 static long fake_odfork(void)
 {
 	atomic_fetch_add(&fk.syscalls, 1);
@@ -140,6 +141,7 @@ static long fake_odfork(void)
 	errno = ENOSYS;
 	return -1;
 }
+#endif
 
 long __real_syscall(long nr, ...);
 long __wrap_syscall(long nr, ...);
@@ -153,8 +155,10 @@ long __wrap_syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		arg[i] = va_arg(ap, long);
 	va_end(ap);
-	if (nr == NR_ODFORK)
+#ifdef __NR_odfork
+	if (nr == __NR_odfork)
 		return fake_odfork();
+#endif
 	return __real_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4],
 			      arg[5]);
 }
