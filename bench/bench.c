@@ -129,6 +129,24 @@ void bench_reap(long pid)
 			  status);
 }
 
+double bench_time_fork(enum bench_mode mode)
+{
+	struct timespec start, end;
+	long pid;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pid = bench_fork(mode);
+	if (pid == 0)
+		_exit(0);
+	err = errno;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (pid < 0)
+		bench_die("%s: %s", bench_mode_name[mode], strerror(err));
+	bench_reap(pid);
+	return bench_us(&start, &end);
+}
+
 /* --- memory -------------------------------------------------------------- */
 
 char *bench_map(size_t size, bool thp)
@@ -347,4 +365,129 @@ const char *bench_fmt_size(size_t size, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%zu%c", size, unit[u]);
 	return buf;
+}
+
+/* --- command line -------------------------------------------------------- */
+
+static const struct bench_cmd *bench_cur_cmd;
+
+static const struct option bench_common_opts[] = {
+	{ "csv",		required_argument, NULL, 'o' },
+	{ "table",		no_argument,	   NULL, 't' },
+	{ "require-odfork",	no_argument,	   NULL, 'r' },
+	{ "help",		no_argument,	   NULL, 'h' },
+};
+
+#define NR_COMMON_OPTS	(sizeof(bench_common_opts) / sizeof(bench_common_opts[0]))
+#define MAX_OWN_OPTS	12
+
+static void bench_usage(FILE *f)
+{
+	fputs(bench_cur_cmd->usage, f);
+	fputs("  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
+	      "  -t, --table           print the table on stdout, not stderr\n"
+	      "                        (the CSV then only with --csv)\n"
+	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
+	      "  -h, --help            print this help\n", f);
+	if (bench_cur_cmd->usage_tail)
+		fputs(bench_cur_cmd->usage_tail, f);
+}
+
+int bench_usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
+	bench_usage(stderr);
+	return BENCH_EXIT_USAGE;
+}
+
+/* The common options and then CMD's own, in OPTS and SHORT_OPTS. */
+static void bench_merge_opts(const struct bench_cmd *cmd, struct option *opts,
+			     char *short_opts, size_t len)
+{
+	size_t n;
+
+	for (n = 0; cmd->long_opts[n].name; n++) {
+		if (n == MAX_OWN_OPTS)
+			bench_die("too many options");
+		opts[n] = cmd->long_opts[n];
+	}
+	memcpy(opts + n, bench_common_opts, sizeof(bench_common_opts));
+	memset(opts + n + NR_COMMON_OPTS, 0, sizeof(*opts));
+	snprintf(short_opts, len, "%sotrh", cmd->short_opts);
+}
+
+int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
+		     void *ctx, struct bench_out *out)
+{
+	struct option opts[MAX_OWN_OPTS + NR_COMMON_OPTS + 1];
+	const char *csv = NULL;
+	char short_opts[64];
+	int c, ret;
+
+	bench_cur_cmd = cmd;
+	bench_prog = cmd->name;
+	bench_merge_opts(cmd, opts, short_opts, sizeof(short_opts));
+	memset(out, 0, sizeof(*out));
+	out->table = stderr;
+	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			csv = optarg;
+			break;
+		case 't':
+			out->table = stdout;
+			break;
+		case 'r':
+			out->require_odfork = true;
+			break;
+		case 'h':
+			bench_usage(stdout);
+			exit(0);
+		case '?':
+			bench_usage(stderr);
+			return BENCH_EXIT_USAGE;
+		default:
+			ret = cmd->parse(c, optarg, ctx);
+			if (ret)
+				return ret;
+		}
+	}
+	if (optind < argc)
+		return bench_usage_error("unexpected argument", argv[optind]);
+	ret = cmd->check ? cmd->check(ctx) : 0;
+	if (ret)
+		return ret;
+	out->csv = out->table == stdout ? NULL : stdout;
+	if (csv) {
+		out->csv = fopen(csv, "w");
+		if (!out->csv)
+			bench_die("%s: %s", csv, strerror(errno));
+	}
+	return 0;
+}
+
+int bench_start(const struct bench_out *out, const char *what_fmt, ...)
+{
+	const char *missing = bench_odfork_missing();
+	char desc[256];
+	va_list ap;
+
+	bench_describe(desc, sizeof(desc));
+	fprintf(out->table, "%s: %s, ", bench_prog, desc);
+	va_start(ap, what_fmt);
+	vfprintf(out->table, what_fmt, ap);
+	va_end(ap);
+	fprintf(out->table, ", odfork: %s\n",
+		missing ? "unavailable" : "available");
+	if (missing)
+		fprintf(out->table, "%s: odfork unavailable: %s\n", bench_prog,
+			missing);
+	return out->require_odfork && missing ? BENCH_EXIT_NO_ODFORK : 0;
+}
+
+void bench_end(struct bench_out *out)
+{
+	if (out->csv && out->csv != stdout && fclose(out->csv))
+		bench_die("writing the CSV: %s", strerror(errno));
+	out->csv = NULL;
 }

@@ -11,8 +11,10 @@
 #ifndef ODFORK_BENCH_H
 #define ODFORK_BENCH_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #define BENCH_EXIT_USAGE	2	/* bad command line */
@@ -64,6 +66,9 @@ long bench_fork(enum bench_mode mode);
 /* Wait for PID; fatal unless it exited with 0. */
 void bench_reap(long pid);
 
+/* Microseconds of one fork in the parent; the child exits at once. */
+double bench_time_fork(enum bench_mode mode);
+
 /* --- memory -------------------------------------------------------------- */
 
 /*
@@ -94,6 +99,48 @@ long bench_minflt(void);
 void bench_describe(char *buf, size_t len);
 
 /* --- command line -------------------------------------------------------- */
+
+/* The options every benchmark has: --csv, --table, --require-odfork. */
+struct bench_out {
+	FILE *csv;		/* NULL: no CSV */
+	FILE *table;		/* stderr, or stdout with --table */
+	bool require_odfork;
+};
+
+/* A benchmark's command line, apart from the common options. */
+struct bench_cmd {
+	const char *name;	/* becomes bench_prog */
+	const char *usage;	/* "Usage: ..." and its own options' help */
+	const char *usage_tail;	/* after the common options' help, or NULL */
+	const char *short_opts;	/* its own, for getopt_long() */
+	const struct option *long_opts;	/* its own, NULL-terminated */
+	/* One of its own options: 0, or an exit status (bench_usage_error). */
+	int (*parse)(int c, const char *arg, void *ctx);
+	/* After the last option, or NULL: 0, or an exit status. */
+	int (*check)(void *ctx);
+};
+
+/*
+ * Parse the command line of CMD into CTX and OUT (its CSV file opened);
+ * 0, or the exit status to return from main(): BENCH_EXIT_USAGE after a
+ * message and the usage on stderr.  Exits 0 after --help.
+ */
+int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
+		     void *ctx, struct bench_out *out);
+
+/* "PROG: MSG: ARG" and the usage on stderr; returns BENCH_EXIT_USAGE. */
+int bench_usage_error(const char *msg, const char *arg);
+
+/*
+ * The header line on OUT's table: "PROG: KERNEL..., WHAT, odfork:
+ * available" (or "unavailable", and a line with the reason).  Returns
+ * BENCH_EXIT_NO_ODFORK with --require-odfork and no odfork(2), else 0.
+ */
+int bench_start(const struct bench_out *out, const char *what_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Close OUT's CSV file; fatal if writing it failed. */
+void bench_end(struct bench_out *out);
 
 /* "64M" and the like (K, M, G, T: powers of 1024); 0 for anything else. */
 size_t bench_parse_size(const char *s);

@@ -51,9 +51,7 @@ struct opts {
 	int forkers;
 	size_t size;
 	int runs;
-	FILE *csv;		/* NULL: no CSV */
-	FILE *table;		/* stderr, or stdout with --table */
-	bool require_odfork;
+	struct bench_out out;
 };
 
 /* The coordinator's ends of one worker's pipes. */
@@ -66,24 +64,6 @@ struct worker {
 static struct worker workers[MAX_FORKERS];
 
 /* --- the workers --------------------------------------------------------- */
-
-static double time_fork(enum bench_mode mode)
-{
-	struct timespec start, end;
-	long pid;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	pid = bench_fork(mode);
-	if (pid == 0)
-		_exit(0);
-	err = errno;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (pid < 0)
-		bench_die("%s: %s", bench_mode_name[mode], strerror(err));
-	bench_reap(pid);
-	return bench_us(&start, &end);
-}
 
 static void send_all(int fd, const void *buf, size_t len)
 {
@@ -101,7 +81,7 @@ static void worker_main(size_t size, int cmd, int res)
 	bench_populate(mem, size);
 	send_all(res, &us, sizeof(us));
 	while (read(cmd, &c, 1) == 1 && c != CMD_QUIT) {
-		us = time_fork((enum bench_mode)c);
+		us = bench_time_fork((enum bench_mode)c);
 		send_all(res, &us, sizeof(us));
 	}
 	_exit(0);
@@ -176,10 +156,10 @@ static void print_row(const struct opts *o, struct result *r)
 	char shared[32];
 
 	if (!r->n) {
-		if (o->csv)
-			fprintf(o->csv, "%s,%d,%zu,0,,,,unavailable\n", mode,
+		if (o->out.csv)
+			fprintf(o->out.csv, "%s,%d,%zu,0,,,,unavailable\n", mode,
 				r->forkers, o->size);
-		fprintf(o->table, "%-7s %7d  unavailable (%s)\n", mode,
+		fprintf(o->out.table, "%-7s %7d  unavailable (%s)\n", mode,
 			r->forkers, bench_odfork_missing());
 		return;
 	}
@@ -191,11 +171,11 @@ static void print_row(const struct opts *o, struct result *r)
 	else
 		snprintf(shared, sizeof(shared), "%.1f",
 			 (double)r->shared / r->n);
-	if (o->csv)
-		fprintf(o->csv, "%s,%d,%zu,%d,%.1f,%.1f,%.1f,%s\n", mode,
+	if (o->out.csv)
+		fprintf(o->out.csv, "%s,%d,%zu,%d,%.1f,%.1f,%.1f,%s\n", mode,
 			r->forkers, o->size, r->n, s.min, s.median, s.max,
 			shared);
-	fprintf(o->table, "%-7s %7d %7d %12.1f %12.1f %12.1f  %s\n", mode,
+	fprintf(o->out.table, "%-7s %7d %7d %12.1f %12.1f %12.1f  %s\n", mode,
 		r->forkers, r->n, s.min, s.median, s.max, shared);
 }
 
@@ -234,9 +214,9 @@ static void run(const struct opts *o)
 		start_worker(&workers[w], o->size);
 	for (w = 0; w < o->forkers; w++)
 		receive(&workers[w]);
-	if (o->csv)
-		fputs(CSV_HEADER, o->csv);
-	fprintf(o->table, "%-7s %7s %7s %12s %12s %12s  %s\n", "mode",
+	if (o->out.csv)
+		fputs(CSV_HEADER, o->out.csv);
+	fprintf(o->out.table, "%-7s %7s %7s %12s %12s %12s  %s\n", "mode",
 		"forkers", "samples", "min us", "median us", "max us",
 		"tables shared/fork");
 	bench_k(o, 1);
@@ -250,125 +230,70 @@ static void run(const struct opts *o)
 
 /* --- command line -------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("Usage: concurrent-fork [--forkers N] [--size SIZE] [--runs N]\n"
-	      "                       [--csv FILE] [--table] [--require-odfork]\n"
-	      "\n"
-	      "  -f, --forkers N       processes forking at once (1 to 16,\n"
-	      "                        default 3)\n"
-	      "  -s, --size SIZE       memory of each (K, M, G: powers of 1024;\n"
-	      "                        default " DEFAULT_SIZE ")\n"
-	      "  -n, --runs N          rounds per mode (>= 5, default 7)\n"
-	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
-	      "  -t, --table           print the table on stdout, not stderr\n"
-	      "                        (the CSV then only with --csv)\n"
-	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
-	      "  -h, --help            print this help\n", f);
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
-	usage(stderr);
-	return BENCH_EXIT_USAGE;
-}
-
 static const struct option long_opts[] = {
 	{ "forkers",		required_argument, NULL, 'f' },
 	{ "size",		required_argument, NULL, 's' },
 	{ "runs",		required_argument, NULL, 'n' },
-	{ "csv",		required_argument, NULL, 'o' },
-	{ "table",		no_argument,	   NULL, 't' },
-	{ "require-odfork",	no_argument,	   NULL, 'r' },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
 
-/* One option; 0, or an exit status. */
-static int parse_opt(int c, struct opts *o, const char **csv)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
+	struct opts *o = ctx;
+
 	switch (c) {
 	case 'f':
-		o->forkers = bench_parse_int(optarg, 1, MAX_FORKERS);
+		o->forkers = bench_parse_int(arg, 1, MAX_FORKERS);
 		if (o->forkers < 0)
-			return usage_error("forkers must be 1 to 16", optarg);
+			return bench_usage_error("forkers must be 1 to 16", arg);
 		return 0;
 	case 's':
-		o->size = bench_parse_size(optarg);
+		o->size = bench_parse_size(arg);
 		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return usage_error("bad size (a multiple of 2M)", optarg);
+			return bench_usage_error("bad size (a multiple of 2M)",
+						 arg);
 		return 0;
-	case 'n':
-		o->runs = bench_parse_int(optarg, MIN_RUNS, MAX_RUNS);
+	default:	/* 'n' */
+		o->runs = bench_parse_int(arg, MIN_RUNS, MAX_RUNS);
 		if (o->runs < 0)
-			return usage_error("runs must be 5 to 1000", optarg);
+			return bench_usage_error("runs must be 5 to 1000", arg);
 		return 0;
-	case 'o':
-		*csv = optarg;
-		return 0;
-	case 't':
-		o->table = stdout;
-		return 0;
-	case 'r':
-		o->require_odfork = true;
-		return 0;
-	case 'h':
-		usage(stdout);
-		exit(0);
-	default:
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
 	}
 }
 
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	const char *csv = NULL;
-	int c, ret;
-
-	o->forkers = DEFAULT_FORKERS;
-	o->size = bench_parse_size(DEFAULT_SIZE);
-	o->runs = DEFAULT_RUNS;
-	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "f:s:n:o:trh", long_opts,
-				NULL)) != -1) {
-		ret = parse_opt(c, o, &csv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	o->csv = o->table == stdout ? NULL : stdout;
-	if (csv) {
-		o->csv = fopen(csv, "w");
-		if (!o->csv)
-			bench_die("%s: %s", csv, strerror(errno));
-	}
-	return 0;
-}
+static const struct bench_cmd cmd = {
+	.name = "concurrent-fork",
+	.usage =
+	"Usage: concurrent-fork [--forkers N] [--size SIZE] [--runs N]\n"
+	"                       [--csv FILE] [--table] [--require-odfork]\n"
+	"\n"
+	"  -f, --forkers N       processes forking at once (1 to 16,\n"
+	"                        default 3)\n"
+	"  -s, --size SIZE       memory of each (K, M, G: powers of 1024;\n"
+	"                        default " DEFAULT_SIZE ")\n"
+	"  -n, --runs N          rounds per mode (>= 5, default 7)\n",
+	.short_opts = "f:s:n:",
+	.long_opts = long_opts,
+	.parse = parse_opt,
+};
 
 int main(int argc, char **argv)
 {
-	const char *missing;
-	char desc[256];
 	struct opts o;
 	int ret;
 
-	bench_prog = "concurrent-fork";
 	memset(&o, 0, sizeof(o));
-	ret = parse_args(argc, argv, &o);
+	o.forkers = DEFAULT_FORKERS;
+	o.size = bench_parse_size(DEFAULT_SIZE);
+	o.runs = DEFAULT_RUNS;
+	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
 		return ret;
-	missing = bench_odfork_missing();
-	bench_describe(desc, sizeof(desc));
-	fprintf(o.table, "%s: %s, %d forkers of %zu MiB, %d rounds, odfork: %s\n",
-		bench_prog, desc, o.forkers, o.size >> 20, o.runs,
-		missing ? missing : "available");
-	if (o.require_odfork && missing)
-		return BENCH_EXIT_NO_ODFORK;
+	ret = bench_start(&o.out, "%d forkers of %zu MiB, %d rounds",
+			  o.forkers, o.size >> 20, o.runs);
+	if (ret)
+		return ret;
 	run(&o);
-	if (o.csv && o.csv != stdout && fclose(o.csv))
-		bench_die("writing the CSV: %s", strerror(errno));
+	bench_end(&o.out);
 	return 0;
 }

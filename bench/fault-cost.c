@@ -84,9 +84,7 @@ static const char *const case_name[NR_CASES] = {
 struct opts {
 	size_t size;
 	int rounds;
-	FILE *csv;		/* NULL: no CSV */
-	FILE *table;		/* stderr, or stdout with --table */
-	bool require_odfork;
+	struct bench_out out;
 };
 
 /* Samples of one case and what the counters did meanwhile. */
@@ -295,10 +293,10 @@ static void print_row(const struct opts *o, enum kase k)
 	struct bench_stats s;
 
 	if (!r->n) {
-		if (o->csv)
-			fprintf(o->csv, "%s,0,,,,,,,%s\n", case_name[k],
+		if (o->out.csv)
+			fprintf(o->out.csv, "%s,0,,,,,,,%s\n", case_name[k],
 				r->note);
-		fprintf(o->table, "%-13s %7s  %s\n", case_name[k], "-",
+		fprintf(o->out.table, "%-13s %7s  %s\n", case_name[k], "-",
 			r->note);
 		return;
 	}
@@ -306,11 +304,11 @@ static void print_row(const struct opts *o, enum kase k)
 	snprintf(flt, sizeof(flt), "%.2f", (double)r->minflt / r->n);
 	fmt_count(r->copied, r->n, cp, sizeof(cp));
 	fmt_count(r->reused, r->n, ru, sizeof(ru));
-	if (o->csv)
-		fprintf(o->csv, "%s,%d,%.3f,%.3f,%.3f,%s,%s,%s,%s\n",
+	if (o->out.csv)
+		fprintf(o->out.csv, "%s,%d,%.3f,%.3f,%.3f,%s,%s,%s,%s\n",
 			case_name[k], r->n, s.min, s.median, s.max, flt, cp,
 			ru, r->note);
-	fprintf(o->table, "%-13s %7d %10.3f %10.3f %10.1f %7s %7s %7s  %s\n",
+	fprintf(o->out.table, "%-13s %7d %10.3f %10.3f %10.1f %7s %7s %7s  %s\n",
 		case_name[k], r->n, s.min, s.median, s.max, flt, cp, ru,
 		r->note);
 }
@@ -319,9 +317,9 @@ static void print_results(const struct opts *o)
 {
 	int k;
 
-	if (o->csv)
-		fputs(CSV_HEADER, o->csv);
-	fprintf(o->table, "%-13s %7s %10s %10s %10s %7s %7s %7s  %s\n",
+	if (o->out.csv)
+		fputs(CSV_HEADER, o->out.csv);
+	fprintf(o->out.table, "%-13s %7s %10s %10s %10s %7s %7s %7s  %s\n",
 		"case", "samples", "min us", "median us", "max us", "minflt",
 		"copied", "reused", "note");
 	for (k = 0; k < NR_CASES; k++) {
@@ -385,37 +383,9 @@ static void run(const struct opts *o)
 
 /* --- command line -------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("Usage: fault-cost [--size SIZE] [--rounds N] [--csv FILE]\n"
-	      "                  [--table] [--require-odfork]\n"
-	      "\n"
-	      "  -s, --size SIZE       memory to fork with, a multiple of 2M\n"
-	      "                        (K, M, G: powers of 1024; default "
-	      DEFAULT_SIZE ")\n"
-	      "                        one sample per 2 MiB range and round\n"
-	      "  -n, --rounds N        forks per case (1 to 1000, default 8)\n"
-	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
-	      "  -t, --table           print the table on stdout, not stderr\n"
-	      "                        (the CSV then only with --csv)\n"
-	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
-	      "  -h, --help            print this help\n", f);
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
-	usage(stderr);
-	return BENCH_EXIT_USAGE;
-}
-
 static const struct option long_opts[] = {
 	{ "size",		required_argument, NULL, 's' },
 	{ "rounds",		required_argument, NULL, 'n' },
-	{ "csv",		required_argument, NULL, 'o' },
-	{ "table",		no_argument,	   NULL, 't' },
-	{ "require-odfork",	no_argument,	   NULL, 'r' },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
 
@@ -425,88 +395,66 @@ static bool size_ok(size_t size, int rounds)
 	       size / BENCH_PMD_SIZE * rounds <= MAX_SAMPLES;
 }
 
-/* One option; 0, or an exit status. */
-static int parse_opt(int c, struct opts *o, const char **csv)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	switch (c) {
-	case 's':
-		o->size = bench_parse_size(optarg);
+	struct opts *o = ctx;
+
+	if (c == 's') {
+		o->size = bench_parse_size(arg);
 		if (!size_ok(o->size, 1))
-			return usage_error("bad size (4M or more, 2M multiple)",
-					   optarg);
+			return bench_usage_error("bad size (4M or more, 2M multiple)",
+						 arg);
 		return 0;
-	case 'n':
-		o->rounds = bench_parse_int(optarg, 1, MAX_ROUNDS);
-		if (o->rounds < 0)
-			return usage_error("rounds must be 1 to 1000", optarg);
-		return 0;
-	case 'o':
-		*csv = optarg;
-		return 0;
-	case 't':
-		o->table = stdout;
-		return 0;
-	case 'r':
-		o->require_odfork = true;
-		return 0;
-	case 'h':
-		usage(stdout);
-		exit(0);
-	default:
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
 	}
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	const char *csv = NULL;
-	int c, ret;
-
-	o->size = bench_parse_size(DEFAULT_SIZE);
-	o->rounds = DEFAULT_ROUNDS;
-	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "s:n:o:trh", long_opts,
-				NULL)) != -1) {
-		ret = parse_opt(c, o, &csv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	if (!size_ok(o->size, o->rounds))
-		return usage_error("too many samples (size/2M * rounds)",
-				   "> 1048576");
-	o->csv = o->table == stdout ? NULL : stdout;
-	if (csv) {
-		o->csv = fopen(csv, "w");
-		if (!o->csv)
-			bench_die("%s: %s", csv, strerror(errno));
-	}
+	o->rounds = bench_parse_int(arg, 1, MAX_ROUNDS);
+	if (o->rounds < 0)
+		return bench_usage_error("rounds must be 1 to 1000", arg);
 	return 0;
 }
 
+static int check_opts(void *ctx)
+{
+	struct opts *o = ctx;
+
+	if (!size_ok(o->size, o->rounds))
+		return bench_usage_error("too many samples (size/2M * rounds)",
+					 "> 1048576");
+	return 0;
+}
+
+static const struct bench_cmd cmd = {
+	.name = "fault-cost",
+	.usage =
+	"Usage: fault-cost [--size SIZE] [--rounds N] [--csv FILE]\n"
+	"                  [--table] [--require-odfork]\n"
+	"\n"
+	"  -s, --size SIZE       memory to fork with, a multiple of 2M\n"
+	"                        (K, M, G: powers of 1024; default "
+	DEFAULT_SIZE ")\n"
+	"                        one sample per 2 MiB range and round\n"
+	"  -n, --rounds N        forks per case (1 to 1000, default 8)\n",
+	.short_opts = "s:n:",
+	.long_opts = long_opts,
+	.parse = parse_opt,
+	.check = check_opts,
+};
+
 int main(int argc, char **argv)
 {
-	const char *missing;
-	char desc[256];
 	struct opts o;
 	int ret;
 
-	bench_prog = "fault-cost";
 	memset(&o, 0, sizeof(o));
-	ret = parse_args(argc, argv, &o);
+	o.size = bench_parse_size(DEFAULT_SIZE);
+	o.rounds = DEFAULT_ROUNDS;
+	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
 		return ret;
-	missing = bench_odfork_missing();
-	bench_describe(desc, sizeof(desc));
-	fprintf(o.table, "%s: %s, %zu MiB, %d rounds, odfork: %s\n",
-		bench_prog, desc, o.size >> 20, o.rounds,
-		missing ? missing : "available");
-	if (o.require_odfork && missing)
-		return BENCH_EXIT_NO_ODFORK;
+	ret = bench_start(&o.out, "%zu MiB, %d rounds", o.size >> 20,
+			  o.rounds);
+	if (ret)
+		return ret;
 	run(&o);
-	if (o.csv && o.csv != stdout && fclose(o.csv))
-		bench_die("writing the CSV: %s", strerror(errno));
+	bench_end(&o.out);
 	return 0;
 }

@@ -76,9 +76,7 @@ struct opts {
 	int nr_sizes;
 	int runs;
 	int passes;		/* sweeps over the sizes, 1 to runs */
-	FILE *csv;		/* NULL: no CSV */
-	FILE *table;		/* stderr, or stdout with --table */
-	bool require_odfork;
+	struct bench_out out;
 };
 
 /* One row of output: a mode at a size, with its samples of every pass. */
@@ -95,25 +93,6 @@ struct result {
 
 /* --- measuring ----------------------------------------------------------- */
 
-/* One fork, timed in the parent; the child exits at once. */
-static double time_fork(enum bench_mode mode)
-{
-	struct timespec start, end;
-	long pid;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	pid = bench_fork(mode);
-	if (pid == 0)
-		_exit(0);
-	err = errno;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (pid < 0)
-		bench_die("%s: %s", bench_mode_name[mode], strerror(err));
-	bench_reap(pid);
-	return bench_us(&start, &end);
-}
-
 /* N more forks of each mode in R, one mode after the other. */
 static void measure(struct result *r, int nr, int runs)
 {
@@ -127,7 +106,7 @@ static void measure(struct result *r, int nr, int runs)
 		mode = r[m].mode == ROW_ODFORK ? BENCH_ODFORK : BENCH_FORK;
 		before = bench_vmstat("odfork_tables_shared");
 		for (i = 0; i < runs; i++)
-			r[m].samples[r[m].nr_samples++] = time_fork(mode);
+			r[m].samples[r[m].nr_samples++] = bench_time_fork(mode);
 		if (before < 0 || r[m].shared < 0)
 			r[m].shared = -1;
 		else
@@ -198,9 +177,9 @@ static void print_row(FILE *f, const struct result *r)
 
 static void report(const struct opts *o, const struct result *r)
 {
-	if (o->csv)
-		print_csv(o->csv, r);
-	print_row(o->table, r);
+	if (o->out.csv)
+		print_csv(o->out.csv, r);
+	print_row(o->out.table, r);
 }
 
 /* --- the benchmark ------------------------------------------------------- */
@@ -284,149 +263,92 @@ static void run_passes(const struct opts *o)
 			report_size(o, rows[i]);
 }
 
-static void print_header(const struct opts *o)
-{
-	const char *missing = bench_odfork_missing();
-	char desc[256];
-
-	bench_describe(desc, sizeof(desc));
-	fprintf(o->table, "%s: %s, %d runs per mode", bench_prog, desc,
-		o->runs);
-	if (o->passes > 1)
-		fprintf(o->table, " in %d passes", o->passes);
-	fprintf(o->table, ", odfork: %s\n",
-		missing ? "unavailable" : "available");
-	if (missing)
-		fprintf(o->table, "%s: odfork unavailable: %s\n", bench_prog,
-			missing);
-}
-
 /* --- command line -------------------------------------------------------- */
-
-static void usage(FILE *f)
-{
-	fputs("Usage: fork-latency [--sizes LIST] [--runs N] [--passes P]\n"
-	      "                    [--csv FILE] [--table] [--require-odfork]\n"
-	      "\n"
-	      "  -s, --sizes LIST      sizes to fork with, e.g. 64M,1G (K, M, G,\n"
-	      "                        T: powers of 1024); default\n"
-	      "                        " DEFAULT_SIZES "\n"
-	      "  -n, --runs N          forks per mode and size (>= 5, default 7)\n"
-	      "  -p, --passes P        split them over P sweeps of the sizes\n"
-	      "                        (1 to N, default 1)\n"
-	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
-	      "  -t, --table           print the table on stdout, not stderr\n"
-	      "                        (the CSV then only with --csv)\n"
-	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
-	      "  -h, --help            print this help\n", f);
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
-	usage(stderr);
-	return BENCH_EXIT_USAGE;
-}
 
 static const struct option long_opts[] = {
 	{ "sizes",		required_argument, NULL, 's' },
 	{ "runs",		required_argument, NULL, 'n' },
 	{ "passes",		required_argument, NULL, 'p' },
-	{ "csv",		required_argument, NULL, 'o' },
-	{ "table",		no_argument,	   NULL, 't' },
-	{ "require-odfork",	no_argument,	   NULL, 'r' },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
 
-/* One option; 0, or an exit status. */
-static int parse_opt(int c, struct opts *o, const char **csv)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
+	struct opts *o = ctx;
+	char list[256];
+
 	switch (c) {
 	case 's':
-		o->nr_sizes = bench_parse_sizes(optarg, o->sizes, MAX_SIZES);
+		snprintf(list, sizeof(list), "%s", arg);
+		o->nr_sizes = bench_parse_sizes(list, o->sizes, MAX_SIZES);
 		if (o->nr_sizes < 0)
-			return usage_error("bad size list", optarg);
+			return bench_usage_error("bad size list", arg);
 		return 0;
 	case 'n':
-		o->runs = bench_parse_int(optarg, MIN_RUNS, MAX_RUNS);
+		o->runs = bench_parse_int(arg, MIN_RUNS, MAX_RUNS);
 		if (o->runs < 0)
-			return usage_error("runs must be 5 to 1000", optarg);
+			return bench_usage_error("runs must be 5 to 1000", arg);
 		return 0;
-	case 'p':
-		o->passes = bench_parse_int(optarg, 1, MAX_RUNS);
+	default:	/* 'p' */
+		o->passes = bench_parse_int(arg, 1, MAX_RUNS);
 		if (o->passes < 0)
-			return usage_error("passes must be 1 to 1000", optarg);
+			return bench_usage_error("passes must be 1 to 1000",
+						 arg);
 		return 0;
-	case 'o':
-		*csv = optarg;
-		return 0;
-	case 't':
-		o->table = stdout;
-		return 0;
-	case 'r':
-		o->require_odfork = true;
-		return 0;
-	case 'h':
-		usage(stdout);
-		exit(0);
-	default:
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
 	}
 }
 
-static int parse_args(int argc, char **argv, struct opts *o)
+static int check_opts(void *ctx)
 {
-	char defaults[] = DEFAULT_SIZES;
-	const char *csv = NULL;
-	int c, ret;
+	struct opts *o = ctx;
+	char what[32];
 
-	o->nr_sizes = bench_parse_sizes(defaults, o->sizes, MAX_SIZES);
-	o->runs = DEFAULT_RUNS;
-	o->passes = 1;
-	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "s:n:p:o:trh", long_opts,
-				NULL)) != -1) {
-		ret = parse_opt(c, o, &csv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	if (o->passes > o->runs) {
-		fprintf(stderr, "%s: --passes %d is more than --runs %d\n",
-			bench_prog, o->passes, o->runs);
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
-	}
-	o->csv = o->table == stdout ? NULL : stdout;
-	if (csv) {
-		o->csv = fopen(csv, "w");
-		if (!o->csv)
-			bench_die("%s: %s", csv, strerror(errno));
-	}
+	snprintf(what, sizeof(what), "%d > %d", o->passes, o->runs);
+	if (o->passes > o->runs)
+		return bench_usage_error("--passes is more than --runs", what);
 	return 0;
 }
 
+static const struct bench_cmd cmd = {
+	.name = "fork-latency",
+	.usage =
+	"Usage: fork-latency [--sizes LIST] [--runs N] [--passes P]\n"
+	"                    [--csv FILE] [--table] [--require-odfork]\n"
+	"\n"
+	"  -s, --sizes LIST      sizes to fork with, e.g. 64M,1G (K, M, G,\n"
+	"                        T: powers of 1024); default\n"
+	"                        " DEFAULT_SIZES "\n"
+	"  -n, --runs N          forks per mode and size (>= 5, default 7)\n"
+	"  -p, --passes P        split them over P sweeps of the sizes\n"
+	"                        (1 to N, default 1)\n",
+	.short_opts = "s:n:p:",
+	.long_opts = long_opts,
+	.parse = parse_opt,
+	.check = check_opts,
+};
+
 int main(int argc, char **argv)
 {
+	char defaults[] = DEFAULT_SIZES, passes[32] = "";
 	struct opts o;
 	int ret;
 
-	bench_prog = "fork-latency";
 	memset(&o, 0, sizeof(o));
-	ret = parse_args(argc, argv, &o);
+	o.nr_sizes = bench_parse_sizes(defaults, o.sizes, MAX_SIZES);
+	o.runs = DEFAULT_RUNS;
+	o.passes = 1;
+	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
 		return ret;
-	print_header(&o);
-	if (o.require_odfork && bench_odfork_missing())
-		return BENCH_EXIT_NO_ODFORK;
-	if (o.csv)
-		fputs(CSV_HEADER, o.csv);
-	print_table_head(o.table);
+	if (o.passes > 1)
+		snprintf(passes, sizeof(passes), " in %d passes", o.passes);
+	ret = bench_start(&o.out, "%d runs per mode%s", o.runs, passes);
+	if (ret)
+		return ret;
+	if (o.out.csv)
+		fputs(CSV_HEADER, o.out.csv);
+	print_table_head(o.out.table);
 	run_passes(&o);
-	if (o.csv && o.csv != stdout && fclose(o.csv))
-		bench_die("writing the CSV: %s", strerror(errno));
+	bench_end(&o.out);
 	return 0;
 }

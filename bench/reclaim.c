@@ -55,9 +55,7 @@
 struct opts {
 	size_t size;
 	int runs;
-	FILE *csv;		/* NULL: no CSV */
-	FILE *table;		/* stderr, or stdout with --table */
-	bool require_odfork;
+	struct bench_out out;
 };
 
 struct sample {
@@ -196,10 +194,10 @@ static void report(const struct opts *o, enum bench_mode mode,
 	int i;
 
 	if (!n) {
-		if (o->csv)
-			fprintf(o->csv, "%s,%zu,0,,,,,unavailable\n", name,
+		if (o->out.csv)
+			fprintf(o->out.csv, "%s,%zu,0,,,,,unavailable\n", name,
 				o->size);
-		fprintf(o->table, "%-7s unavailable\n", name);
+		fprintf(o->out.table, "%-7s unavailable\n", name);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -214,10 +212,10 @@ static void report(const struct opts *o, enum bench_mode mode,
 		snprintf(shared, sizeof(shared), "no sharing");
 	else
 		snprintf(shared, sizeof(shared), "%lld", s[0].shared);
-	if (o->csv)
-		fprintf(o->csv, "%s,%zu,%d,%.1f,%.1f,%.1f,%.1f,%s\n", name,
+	if (o->out.csv)
+		fprintf(o->out.csv, "%s,%zu,%d,%.1f,%.1f,%.1f,%.1f,%s\n", name,
 			o->size, n, r.min, r.median, r.max, p.median, shared);
-	fprintf(o->table, "%-7s %5d %10.1f %10.1f %10.1f %10.1f%%  %s\n",
+	fprintf(o->out.table, "%-7s %5d %10.1f %10.1f %10.1f %10.1f%%  %s\n",
 		name, n, r.min, r.median, r.max, p.median, shared);
 }
 
@@ -237,9 +235,9 @@ static void run(const struct opts *o, bool odfork_ok)
 				continue;
 			run_one(o, m, &s[m][n[m]++]);
 		}
-	if (o->csv)
-		fputs(CSV_HEADER, o->csv);
-	fprintf(o->table, "%-7s %5s %10s %10s %10s %11s  %s\n", "mode", "runs",
+	if (o->out.csv)
+		fputs(CSV_HEADER, o->out.csv);
+	fprintf(o->out.table, "%-7s %5s %10s %10s %10s %11s  %s\n", "mode", "runs",
 		"min MiB/s", "median", "max", "reclaimed", "tables shared/fork");
 	for (m = 0; m < BENCH_NR_MODES; m++)
 		report(o, m, s[m], n[m]);
@@ -247,118 +245,60 @@ static void run(const struct opts *o, bool odfork_ok)
 
 /* --- command line -------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("Usage: reclaim [--size SIZE] [--runs N] [--csv FILE] [--table]\n"
-	      "               [--require-odfork]\n"
-	      "\n"
-	      "  -s, --size SIZE       memory of the process (K, M, G: powers\n"
-	      "                        of 1024, a multiple of 2M; default "
-	      DEFAULT_SIZE ")\n"
-	      "  -n, --runs N          runs per mode (1 to 100, default 5)\n"
-	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
-	      "  -t, --table           print the table on stdout, not stderr\n"
-	      "                        (the CSV then only with --csv)\n"
-	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
-	      "  -h, --help            print this help\n"
-	      "\n"
-	      "Needs root, cgroup v2 and free swap of at least SIZE.\n", f);
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
-	usage(stderr);
-	return BENCH_EXIT_USAGE;
-}
-
 static const struct option long_opts[] = {
 	{ "size",		required_argument, NULL, 's' },
 	{ "runs",		required_argument, NULL, 'n' },
-	{ "csv",		required_argument, NULL, 'o' },
-	{ "table",		no_argument,	   NULL, 't' },
-	{ "require-odfork",	no_argument,	   NULL, 'r' },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
 
-/* One option; 0, or an exit status. */
-static int parse_opt(int c, struct opts *o, const char **csv)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	switch (c) {
-	case 's':
-		o->size = bench_parse_size(optarg);
+	struct opts *o = ctx;
+
+	if (c == 's') {
+		o->size = bench_parse_size(arg);
 		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return usage_error("bad size (a multiple of 2M)", optarg);
+			return bench_usage_error("bad size (a multiple of 2M)",
+						 arg);
 		return 0;
-	case 'n':
-		o->runs = bench_parse_int(optarg, 1, MAX_RUNS);
-		if (o->runs < 0)
-			return usage_error("runs must be 1 to 100", optarg);
-		return 0;
-	case 'o':
-		*csv = optarg;
-		return 0;
-	case 't':
-		o->table = stdout;
-		return 0;
-	case 'r':
-		o->require_odfork = true;
-		return 0;
-	case 'h':
-		usage(stdout);
-		exit(0);
-	default:
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
 	}
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	const char *csv = NULL;
-	int c, ret;
-
-	o->size = bench_parse_size(DEFAULT_SIZE);
-	o->runs = DEFAULT_RUNS;
-	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "s:n:o:trh", long_opts,
-				NULL)) != -1) {
-		ret = parse_opt(c, o, &csv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	o->csv = o->table == stdout ? NULL : stdout;
-	if (csv) {
-		o->csv = fopen(csv, "w");
-		if (!o->csv)
-			bench_die("%s: %s", csv, strerror(errno));
-	}
+	o->runs = bench_parse_int(arg, 1, MAX_RUNS);
+	if (o->runs < 0)
+		return bench_usage_error("runs must be 1 to 100", arg);
 	return 0;
 }
 
+static const struct bench_cmd cmd = {
+	.name = "reclaim",
+	.usage =
+	"Usage: reclaim [--size SIZE] [--runs N] [--csv FILE] [--table]\n"
+	"               [--require-odfork]\n"
+	"\n"
+	"  -s, --size SIZE       memory of the process (K, M, G: powers\n"
+	"                        of 1024, a multiple of 2M; default "
+	DEFAULT_SIZE ")\n"
+	"  -n, --runs N          runs per mode (1 to 100, default 5)\n",
+	.usage_tail = "\nNeeds root, cgroup v2 and free swap of at least SIZE.\n",
+	.short_opts = "s:n:",
+	.long_opts = long_opts,
+	.parse = parse_opt,
+};
+
 int main(int argc, char **argv)
 {
-	const char *missing;
-	char desc[256];
 	struct opts o;
 	int ret;
 
-	bench_prog = "reclaim";
 	memset(&o, 0, sizeof(o));
-	ret = parse_args(argc, argv, &o);
+	o.size = bench_parse_size(DEFAULT_SIZE);
+	o.runs = DEFAULT_RUNS;
+	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
 		return ret;
-	missing = bench_odfork_missing();
-	bench_describe(desc, sizeof(desc));
-	fprintf(o.table, "%s: %s, %zu MiB, %d runs, odfork: %s\n", bench_prog,
-		desc, o.size >> 20, o.runs, missing ? missing : "available");
-	if (o.require_odfork && missing)
-		return BENCH_EXIT_NO_ODFORK;
-	run(&o, !missing);
-	if (o.csv && o.csv != stdout && fclose(o.csv))
-		bench_die("writing the CSV: %s", strerror(errno));
+	ret = bench_start(&o.out, "%zu MiB, %d runs", o.size >> 20, o.runs);
+	if (ret)
+		return ret;
+	run(&o, !bench_odfork_missing());
+	bench_end(&o.out);
 	return 0;
 }

@@ -53,9 +53,7 @@ struct opts {
 	int access[MAX_PCTS], nr_access;
 	int writes[MAX_PCTS], nr_writes;
 	int runs;
-	FILE *csv;		/* NULL: no CSV */
-	FILE *table;		/* stderr, or stdout with --table */
-	bool require_odfork;
+	struct bench_out out;
 };
 
 /* One row: a mode at an access percentage and a write mix. */
@@ -123,11 +121,11 @@ static void print_row(const struct opts *o, struct result *r)
 	char cp[16] = "NA";
 
 	if (!r->n) {
-		if (o->csv)
-			fprintf(o->csv, "%s,%zu,%d,%d,0,,,,unavailable\n",
+		if (o->out.csv)
+			fprintf(o->out.csv, "%s,%zu,%d,%d,0,,,,unavailable\n",
 				bench_mode_name[r->mode], o->size, r->access,
 				r->writes);
-		fprintf(o->table, "%-7s %4d%% %4d%%  unavailable (%s)\n",
+		fprintf(o->out.table, "%-7s %4d%% %4d%%  unavailable (%s)\n",
 			bench_mode_name[r->mode], r->access, r->writes,
 			bench_odfork_missing());
 		return;
@@ -135,16 +133,16 @@ static void print_row(const struct opts *o, struct result *r)
 	bench_stats(r->t, r->n, &s);
 	if (r->copied >= 0)
 		snprintf(cp, sizeof(cp), "%.1f", (double)r->copied / r->n);
-	if (o->csv)
-		fprintf(o->csv, "%s,%zu,%d,%d,%d,%.1f,%.1f,%.1f,%s\n",
+	if (o->out.csv)
+		fprintf(o->out.csv, "%s,%zu,%d,%d,%d,%.1f,%.1f,%.1f,%s\n",
 			bench_mode_name[r->mode], o->size, r->access,
 			r->writes, r->n, s.min, s.median, s.max, cp);
-	fprintf(o->table, "%-7s %4d%% %4d%% %4d %12.1f %12.1f %12.1f %9s\n",
+	fprintf(o->out.table, "%-7s %4d%% %4d%% %4d %12.1f %12.1f %12.1f %9s\n",
 		bench_mode_name[r->mode], r->access, r->writes, r->n, s.min,
 		s.median, s.max, cp);
-	if (o->csv)
-		fflush(o->csv);
-	fflush(o->table);
+	if (o->out.csv)
+		fflush(o->out.csv);
+	fflush(o->out.table);
 }
 
 /* --- the benchmark ------------------------------------------------------- */
@@ -184,9 +182,9 @@ static void run(const struct opts *o)
 	int a, w;
 
 	bench_populate(mem, o->size);
-	if (o->csv)
-		fputs(CSV_HEADER, o->csv);
-	fprintf(o->table, "%-7s %5s %5s %4s %12s %12s %12s %9s\n", "mode",
+	if (o->out.csv)
+		fputs(CSV_HEADER, o->out.csv);
+	fprintf(o->out.table, "%-7s %5s %5s %4s %12s %12s %12s %9s\n", "mode",
 		"acc", "wr", "runs", "min us", "median us", "max us",
 		"copied");
 	for (a = 0; a < o->nr_access; a++) {
@@ -200,139 +198,90 @@ static void run(const struct opts *o)
 
 /* --- command line -------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("Usage: total-cost [--size SIZE] [--access LIST] [--writes LIST]\n"
-	      "                  [--runs N] [--csv FILE] [--table]\n"
-	      "                  [--require-odfork]\n"
-	      "\n"
-	      "  -s, --size SIZE       memory to fork with (K, M, G: powers of\n"
-	      "                        1024; default " DEFAULT_SIZE ")\n"
-	      "  -a, --access LIST     percentages of the pages the child\n"
-	      "                        touches (default " DEFAULT_PCTS ")\n"
-	      "  -w, --writes LIST     percentages of those it writes\n"
-	      "                        (default " DEFAULT_PCTS ")\n"
-	      "  -n, --runs N          runs per mode and mix (1 to 100,\n"
-	      "                        default 5)\n"
-	      "  -o, --csv FILE        write the CSV to FILE, not to stdout\n"
-	      "  -t, --table           print the table on stdout, not stderr\n"
-	      "                        (the CSV then only with --csv)\n"
-	      "  -r, --require-odfork  exit 3 when odfork(2) is unavailable\n"
-	      "  -h, --help            print this help\n", f);
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
-	usage(stderr);
-	return BENCH_EXIT_USAGE;
-}
-
 static const struct option long_opts[] = {
 	{ "size",		required_argument, NULL, 's' },
 	{ "access",		required_argument, NULL, 'a' },
 	{ "writes",		required_argument, NULL, 'w' },
 	{ "runs",		required_argument, NULL, 'n' },
-	{ "csv",		required_argument, NULL, 'o' },
-	{ "table",		no_argument,	   NULL, 't' },
-	{ "require-odfork",	no_argument,	   NULL, 'r' },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
 
-/* One option; 0, or an exit status. */
-static int parse_opt(int c, struct opts *o, const char **csv)
+/* A comma list of percentages into PCTS; their count, or -1. */
+static int parse_pcts(const char *arg, int *pcts)
 {
+	char list[256];
+
+	snprintf(list, sizeof(list), "%s", arg);
+	return bench_parse_ints(list, pcts, MAX_PCTS, 0, 100);
+}
+
+static int parse_opt(int c, const char *arg, void *ctx)
+{
+	struct opts *o = ctx;
+
 	switch (c) {
 	case 's':
-		o->size = bench_parse_size(optarg);
+		o->size = bench_parse_size(arg);
 		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return usage_error("bad size (a multiple of 2M)", optarg);
+			return bench_usage_error("bad size (a multiple of 2M)",
+						 arg);
 		return 0;
 	case 'a':
-		o->nr_access = bench_parse_ints(optarg, o->access, MAX_PCTS,
-						0, 100);
+		o->nr_access = parse_pcts(arg, o->access);
 		if (o->nr_access < 0)
-			return usage_error("bad percentage list", optarg);
+			return bench_usage_error("bad percentage list", arg);
 		return 0;
 	case 'w':
-		o->nr_writes = bench_parse_ints(optarg, o->writes, MAX_PCTS,
-						0, 100);
+		o->nr_writes = parse_pcts(arg, o->writes);
 		if (o->nr_writes < 0)
-			return usage_error("bad percentage list", optarg);
+			return bench_usage_error("bad percentage list", arg);
 		return 0;
-	case 'n':
-		o->runs = bench_parse_int(optarg, 1, MAX_RUNS);
+	default:	/* 'n' */
+		o->runs = bench_parse_int(arg, 1, MAX_RUNS);
 		if (o->runs < 0)
-			return usage_error("runs must be 1 to 100", optarg);
+			return bench_usage_error("runs must be 1 to 100", arg);
 		return 0;
-	case 'o':
-		*csv = optarg;
-		return 0;
-	case 't':
-		o->table = stdout;
-		return 0;
-	case 'r':
-		o->require_odfork = true;
-		return 0;
-	case 'h':
-		usage(stdout);
-		exit(0);
-	default:
-		usage(stderr);
-		return BENCH_EXIT_USAGE;
 	}
 }
 
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	char access[] = DEFAULT_PCTS, writes[] = DEFAULT_PCTS;
-	const char *csv = NULL;
-	int c, ret;
-
-	o->size = bench_parse_size(DEFAULT_SIZE);
-	o->nr_access = bench_parse_ints(access, o->access, MAX_PCTS, 0, 100);
-	o->nr_writes = bench_parse_ints(writes, o->writes, MAX_PCTS, 0, 100);
-	o->runs = DEFAULT_RUNS;
-	o->table = stderr;
-	while ((c = getopt_long(argc, argv, "s:a:w:n:o:trh", long_opts,
-				NULL)) != -1) {
-		ret = parse_opt(c, o, &csv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	o->csv = o->table == stdout ? NULL : stdout;
-	if (csv) {
-		o->csv = fopen(csv, "w");
-		if (!o->csv)
-			bench_die("%s: %s", csv, strerror(errno));
-	}
-	return 0;
-}
+static const struct bench_cmd cmd = {
+	.name = "total-cost",
+	.usage =
+	"Usage: total-cost [--size SIZE] [--access LIST] [--writes LIST]\n"
+	"                  [--runs N] [--csv FILE] [--table]\n"
+	"                  [--require-odfork]\n"
+	"\n"
+	"  -s, --size SIZE       memory to fork with (K, M, G: powers of\n"
+	"                        1024; default " DEFAULT_SIZE ")\n"
+	"  -a, --access LIST     percentages of the pages the child\n"
+	"                        touches (default " DEFAULT_PCTS ")\n"
+	"  -w, --writes LIST     percentages of those it writes\n"
+	"                        (default " DEFAULT_PCTS ")\n"
+	"  -n, --runs N          runs per mode and mix (1 to 100,\n"
+	"                        default 5)\n",
+	.short_opts = "s:a:w:n:",
+	.long_opts = long_opts,
+	.parse = parse_opt,
+};
 
 int main(int argc, char **argv)
 {
-	const char *missing;
-	char desc[256];
 	struct opts o;
 	int ret;
 
-	bench_prog = "total-cost";
 	memset(&o, 0, sizeof(o));
-	ret = parse_args(argc, argv, &o);
+	o.size = bench_parse_size(DEFAULT_SIZE);
+	o.nr_access = parse_pcts(DEFAULT_PCTS, o.access);
+	o.nr_writes = parse_pcts(DEFAULT_PCTS, o.writes);
+	o.runs = DEFAULT_RUNS;
+	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
 		return ret;
-	missing = bench_odfork_missing();
-	bench_describe(desc, sizeof(desc));
-	fprintf(o.table, "%s: %s, %zu MiB, %d runs per mode, odfork: %s\n",
-		bench_prog, desc, o.size >> 20, o.runs,
-		missing ? missing : "available");
-	if (o.require_odfork && missing)
-		return BENCH_EXIT_NO_ODFORK;
+	ret = bench_start(&o.out, "%zu MiB, %d runs per mode", o.size >> 20,
+			  o.runs);
+	if (ret)
+		return ret;
 	run(&o);
-	if (o.csv && o.csv != stdout && fclose(o.csv))
-		bench_die("writing the CSV: %s", strerror(errno));
+	bench_end(&o.out);
 	return 0;
 }
