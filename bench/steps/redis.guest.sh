@@ -11,8 +11,12 @@
 # running (the fork time of the mode), and "load", under a GET/SET load
 # (redis-benchmark runs of CHUNK requests each, from 1 s before BGSAVE
 # until the save is over or for LOAD_S seconds, whichever comes first).
-# Every RDB is checked with redis-check-rdb, then removed.  Environment:
-# see bench/README.md ("Steps").
+# A second redis-server with the same configuration and no keys, the
+# "empty" server, BGSAVEs idle in each round too, in both modes (rows
+# "empty" and "empty-odfork"): the fork of the same program without its
+# dataset, the limit that odfork of the full server is held to.  Every RDB
+# is checked with redis-check-rdb, then removed.  Environment: see
+# bench/README.md ("Steps").
 # bench-title: Redis BGSAVE: latest_fork_usec and GET/SET latency percentiles, plain vs odfork-run
 # bench-quick: yes
 # bench-mem-mib: 3072 4096
@@ -20,10 +24,15 @@
 # bench-build: tools/odfork-run/odfork-run
 #
 # Writes into BENCH_OUT:
-#   redis.csv          one row per BGSAVE (load: idle or load):
+#   redis.csv          one row per BGSAVE (load: idle or load; mode:
+#                      plain, odfork, empty or empty-odfork):
 #                      mode,save,load,keys,used_memory_bytes,latest_fork_usec,
 #                      bgsave_ms,cow_bytes,rdb_bytes,rdb_check,odfork_forks,
-#                      tables_shared,tables_copied
+#                      tables_shared,tables_copied,vmas,pte_kib,
+#                      tables_fallback
+#                      (vmas: the server's VMAs, pte_kib: its VmPTE, both
+#                      before the fork; tables_fallback: the tables the
+#                      odfork copied entry by entry)
 #   redis-latency.csv  one row per mode and command, over all the load
 #                      that ran during the snapshots:
 #                      mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,
@@ -62,10 +71,10 @@ info() {	# info FIELD [SECTION]: one field of INFO
 		awk -F: -v k="$1" '$1 == k { print $2 }'
 }
 
-# start_server: redis-server on a Unix socket, all of its files in its
-# own tmpfs directory.
+# start_server NAME: redis-server on a Unix socket, all of its files in
+# its own tmpfs directory; NAME's server becomes the current one (use).
 start_server() {
-	dir=$tmp/server
+	dir=$tmp/$1
 	sock=$dir/redis.sock
 	mkdir -p "$dir"
 	cat >"$dir/redis.conf" <<-EOF
@@ -89,6 +98,20 @@ start_server() {
 		[ $i -lt 600 ] || { log "redis-server did not start"; exit 1; }
 		sleep 0.1
 	done
+	eval "pid_$1=\$pid"
+}
+
+# use NAME: the server the functions below talk to, and the keys its RDB
+# must hold.
+use() {
+	dir=$tmp/$1
+	sock=$dir/redis.sock
+	eval "pid=\$pid_$1"
+	if [ "$1" = full ]; then
+		nkeys=$keys
+	else
+		nkeys=0
+	fi
 }
 
 # set_mode MODE: the forks of the server copy page tables (plain) or share
@@ -187,9 +210,12 @@ snapshot() {	# snapshot MODE N idle|load
 		loader=$!
 		sleep 1
 	fi
+	vmas=$(wc -l </proc/$pid/maps)
+	pte=$(awk '$1 == "VmPTE:" { print $2 }' /proc/$pid/status)
 	forks=$(vmstat odfork_forks)
 	shared=$(vmstat odfork_tables_shared)
 	copied=$(vmstat odfork_tables_copied)
+	fallback=$(vmstat odfork_tables_fallback)
 	start=$(now_ms)
 	reply=$(cli bgsave)
 	case $reply in
@@ -208,6 +234,7 @@ snapshot() {	# snapshot MODE N idle|load
 	forks=$(($(vmstat odfork_forks) - forks))
 	shared=$(($(vmstat odfork_tables_shared) - shared))
 	copied=$(($(vmstat odfork_tables_copied) - copied))
+	fallback=$(($(vmstat odfork_tables_fallback) - fallback))
 	touch "$tmp/stop"
 	[ -z "$loader" ] || wait $loader
 	check "$([ "$(info rdb_last_bgsave_status)" = ok ]; echo $?)" \
@@ -220,32 +247,34 @@ snapshot() {	# snapshot MODE N idle|load
 	fi
 	if redis-check-rdb "$dir/dump.rdb" >"$tmp/check.out" 2>&1 &&
 	   grep -q 'RDB looks OK' "$tmp/check.out" &&
-	   grep -q "\[info\] $keys keys read" "$tmp/check.out"; then
+	   grep -q "\[info\] $nkeys keys read" "$tmp/check.out"; then
 		rdb=ok
 	else
 		rdb=bad
 		cat "$tmp/check.out" >&2
 	fi
 	check "$([ $rdb = ok ]; echo $?)" \
-		"$1: RDB $2 ($3) passes redis-check-rdb with $keys keys"
-	echo "$1,$2,$3,$keys,$(info used_memory),$(info latest_fork_usec),$ms,$(
+		"$1: RDB $2 ($3) passes redis-check-rdb with $nkeys keys"
+	echo "$1,$2,$3,$nkeys,$(info used_memory),$(info latest_fork_usec),$ms,$(
 	     info rdb_last_cow_size),$(stat -c %s "$dir/dump.rdb"),$rdb,$forks,$(
-	     )$shared,$copied" >>"$tmp/redis.csv"
+	     )$shared,$copied,$vmas,$pte,$fallback" >>"$tmp/redis.csv"
 	log "$1 BGSAVE $2 ($3): fork $(info latest_fork_usec) us, save $ms ms," \
-	    "tables shared $shared, copied $copied, RDB $rdb," \
+	    "tables shared $shared, copied $copied, fallback $fallback," \
+	    "$vmas VMAs, VmPTE $pte kB, RDB $rdb," \
 	    "$(ls "$tmp"/load | wc -l) load chunks"
 	rm -f "$dir/dump.rdb"
 }
 
 # The sharing checks over all rounds.
 check_sharing() {
-	awk -F, '$1 == "odfork" && !($11 == 1 && $12 > 0) { bad = 1 }
+	awk -F, '$1 ~ /odfork$/ && !($11 == 1 && $12 > 0) { bad = 1 }
 		 END { exit bad }' "$tmp/redis.csv"
 	check $? "odfork: every BGSAVE was one on-demand fork that shared" \
 		"page tables (odfork_forks +1, odfork_tables_shared moved)"
-	awk -F, '$1 == "plain" && ($11 != 0 || $12 != 0) { bad = 1 }
+	awk -F, 'NR > 1 && $1 !~ /odfork$/ && ($11 != 0 || $12 != 0) { bad = 1 }
 		 END { exit bad }' "$tmp/redis.csv"
-	check $? "plain: no BGSAVE forked on demand or shared page tables" \
+	check $? "plain, empty: no BGSAVE forked on demand or shared page" \
+		"tables" \
 		"(odfork_forks and odfork_tables_shared did not move)"
 }
 
@@ -294,13 +323,14 @@ main() {
 	record load_seconds "$load_s"
 	echo "mode,save,load,keys,used_memory_bytes,latest_fork_usec,bgsave_ms,$(
 	     )cow_bytes,rdb_bytes,rdb_check,odfork_forks,tables_shared,$(
-	     )tables_copied" >"$tmp/redis.csv"
+	     )tables_copied,vmas,pte_kib,tables_fallback" >"$tmp/redis.csv"
 	: >"$tmp/redis-buckets.csv"
 	: >"$tmp/throughput.csv"
 	log "$keys keys of $vsize bytes, $saves BGSAVEs per mode," \
 	    "load chunks of $chunk requests from $clients clients," \
 	    "for at most $load_s s after each BGSAVE"
-	start_server
+	start_server empty
+	start_server full
 	fill
 	s=1
 	while [ $s -le "$saves" ]; do
@@ -310,12 +340,23 @@ main() {
 			set -- odfork plain
 		fi
 		for m; do
+			use full
 			set_mode $m $s
 			snapshot $m $s idle
 			snapshot $m $s load
+			use empty
+			set_mode $m "$s (empty)"
+			if [ $m = plain ]; then
+				snapshot empty $s idle
+			else
+				snapshot empty-odfork $s idle
+			fi
 		done
 		s=$((s + 1))
 	done
+	use empty
+	stop_server
+	use full
 	stop_server
 	echo "$overcommit" >/proc/sys/vm/overcommit_memory
 	check_sharing
