@@ -22,30 +22,8 @@ fi
 T=$(mktemp -d) || exit 1
 trap 'rm -rf "$T"' EXIT
 
-fail() {
-	echo "FAIL ($CASE): $*" >&2
-	echo "--- command: $CMD" >&2
-	echo "--- stdout:" >&2
-	cat "$T/out" >&2
-	echo "--- stderr:" >&2
-	cat "$T/err" >&2
-	exit 1
-}
-
-# run CMD...: run it, keeping stdout, stderr and the exit status ($rc).
-run() {
-	CMD="$*"
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"
-}
-
-expect_err() {
-	grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"
-}
+# shellcheck source=tests/cmdtest.sh
+. "$(dirname "$0")/../tests/cmdtest.sh"
 
 # The header (stderr, or stdout with --table) has HEADER-PATTERN.
 expect_header() {

@@ -23,25 +23,9 @@ fi
 T=$(mktemp -d) || exit 1
 trap 'rm -rf "$T"' EXIT
 
-fail() {
-	echo "FAIL ($NAME $CASE): $*" >&2
-	echo "--- command: $CMD" >&2
-	echo "--- stdout:" >&2
-	cat "$T/out" >&2
-	echo "--- stderr:" >&2
-	cat "$T/err" >&2
-	exit 1
-}
-
-run() {
-	CMD="$*"
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"
-}
+TEST_NAME=$NAME
+# shellcheck source=tests/cmdtest.sh
+. "$(dirname "$0")/../tests/cmdtest.sh"
 
 has_odfork() {
 	grep -q "^$NAME: .*odfork: available$" "$T/out" "$T/err"

@@ -24,50 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL ($CASE): $*" >&2
-	echo "--- command: $CMD" >&2
-	echo "--- stdout:" >&2
-	cat "$T/out" >&2
-	echo "--- stderr:" >&2
-	cat "$T/err" >&2
-	exit 1
-}
+# shellcheck source=tests/cmdtest.sh
+. "$(dirname "$0")/../cmdtest.sh"
 
 skip() {
 	echo "SKIP ($CASE): $*"
 	exit 77
 }
 
-# run CMD...: run it, keeping stdout, stderr and the exit status ($rc).
-run() {
-	CMD="$*"
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-
-expect_rc() {
-	[ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"
-}
-
-expect_out() {
-	grep -q -e "$1" "$T/out" || fail "stdout lacks '$1'"
-}
-
 expect_out_is() {
 	[ "$(cat "$T/out")" = "$1" ] || fail "stdout is not '$1'"
-}
-
-expect_err() {
-	grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"
-}
-
-expect_no_out() {
-	[ ! -s "$T/out" ] || fail "stdout is not empty"
-}
-
-expect_no_err() {
-	[ ! -s "$T/err" ] || fail "stderr is not empty"
 }
 
 expect_err_lines() {
