@@ -103,7 +103,9 @@ if [ -z "$kernel" ]; then
 	kernel=$(run_step "$logs/kernel-build.log" kernel/build.sh bench)
 fi
 
-step "4. benchmarks in the VM (${variant:+quick}${variant:-full})"
+size=full
+[ -z "$variant" ] || size=quick
+step "4. benchmarks in the VM ($size)"
 bench_rc=0
 # shellcheck disable=SC2086
 run_step "$logs/bench.log" \

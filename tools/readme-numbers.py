@@ -158,7 +158,7 @@ def host_load(run):
     if not cpus or not before or not after:
         raise ResultsError('run-info.txt lacks the host load or CPUs')
     busy = float(before[0]) > cpus or float(after[0]) > cpus
-    return ('shared with other jobs (noisy)' if busy else 'quiet',
+    return ('host shared with other jobs (noisy)' if busy else 'quiet host',
             before[0], after[0], cpus)
 
 
@@ -212,7 +212,7 @@ def block(results, report):
         f'(`{run.get("command", "?")}`): one boot of the bench kernel'
         f'{latency_boots_note(results)} in '
         f'QEMU {"TCG" if accel == "TCG" else "with " + accel}, '
-        f'{guest.get("cpus", "?")} vCPUs, on a {load} host '
+        f'{guest.get("cpus", "?")} vCPUs, on a {load} '
         f'(load average {before} before, {after} after, on {cpus} CPUs).  '
         + ('Times are those of an emulated CPU: compare the ratios.  '
            if accel == 'TCG' else '') + 'Every '
