@@ -29,10 +29,13 @@
 #                      mode,save,load,keys,used_memory_bytes,latest_fork_usec,
 #                      bgsave_ms,cow_bytes,rdb_bytes,rdb_check,odfork_forks,
 #                      tables_shared,tables_copied,vmas,pte_kib,
-#                      tables_fallback
+#                      tables_fallback,copied_by_reply
 #                      (vmas: the server's VMAs, pte_kib: its VmPTE, both
 #                      before the fork; tables_fallback: the tables the
-#                      odfork copied entry by entry)
+#                      odfork copied entry by entry; copied_by_reply: the
+#                      tables the server copied from just before BGSAVE
+#                      to its reply, so mostly inside its fork() call:
+#                      its /proc/PID/odfork_stat)
 #   redis-latency.csv  one row per mode and command, over all the load
 #                      that ran during the snapshots:
 #                      mode,op,requests,rps,p50_ms,p99_ms,p99_9_ms,
@@ -199,6 +202,11 @@ throughput() {
 	/requests completed in/ { print mode "," op "," $1 "," $5 }' "$@"
 }
 
+# The tables the current server has copied so far (its own counter).
+server_copied() {
+	awk '$1 == "odfork_tables_copied" { print $2 }' /proc/$pid/odfork_stat
+}
+
 # One BGSAVE, idle or under load; appends a row to redis.csv.
 snapshot() {	# snapshot MODE N idle|load
 	rm -f "$tmp/stop" "$dir/dump.rdb"
@@ -216,8 +224,10 @@ snapshot() {	# snapshot MODE N idle|load
 	shared=$(vmstat odfork_tables_shared)
 	copied=$(vmstat odfork_tables_copied)
 	fallback=$(vmstat odfork_tables_fallback)
+	own=$(server_copied)
 	start=$(now_ms)
 	reply=$(cli bgsave)
+	own=$(($(server_copied) - own))
 	case $reply in
 	*started*) ;;
 	*) log "BGSAVE: $reply"; touch "$tmp/stop"; wait; exit 1 ;;
@@ -257,9 +267,10 @@ snapshot() {	# snapshot MODE N idle|load
 		"$1: RDB $2 ($3) passes redis-check-rdb with $nkeys keys"
 	echo "$1,$2,$3,$nkeys,$(info used_memory),$(info latest_fork_usec),$ms,$(
 	     info rdb_last_cow_size),$(stat -c %s "$dir/dump.rdb"),$rdb,$forks,$(
-	     )$shared,$copied,$vmas,$pte,$fallback" >>"$tmp/redis.csv"
+	     )$shared,$copied,$vmas,$pte,$fallback,$own" >>"$tmp/redis.csv"
 	log "$1 BGSAVE $2 ($3): fork $(info latest_fork_usec) us, save $ms ms," \
-	    "tables shared $shared, copied $copied, fallback $fallback," \
+	    "tables shared $shared, copied $copied ($own by the reply)," \
+	    "fallback $fallback," \
 	    "$vmas VMAs, VmPTE $pte kB, RDB $rdb," \
 	    "$(ls "$tmp"/load | wc -l) load chunks"
 	rm -f "$dir/dump.rdb"
@@ -323,7 +334,8 @@ main() {
 	record load_seconds "$load_s"
 	echo "mode,save,load,keys,used_memory_bytes,latest_fork_usec,bgsave_ms,$(
 	     )cow_bytes,rdb_bytes,rdb_check,odfork_forks,tables_shared,$(
-	     )tables_copied,vmas,pte_kib,tables_fallback" >"$tmp/redis.csv"
+	     )tables_copied,vmas,pte_kib,tables_fallback,copied_by_reply" $(
+	     )>"$tmp/redis.csv"
 	: >"$tmp/redis-buckets.csv"
 	: >"$tmp/throughput.csv"
 	log "$keys keys of $vsize bytes, $saves BGSAVEs per mode," \

@@ -99,11 +99,18 @@ for l in idle load; do
 done
 
 # The fixed cost: medians over the idle BGSAVEs of each mode, of the fork
-# time and of what the fork had to handle ("MODE,US,VMAS,PTE,SHARED,FB").
+# time and of what the fork had to handle ("MODE,US,VMAS,PTE,SHARED,FB,
+# BY_REPLY"; BY_REPLY empty in results from before that column).
 parts=$(awk -F, '
 NR == 1 || $3 != "idle" || NF < 16 { next }
-{ k = $1; n[k]++; for (c = 1; c <= 5; c++) v[k, c, n[k]] = $(col[c]) + 0 }
-BEGIN { col[1] = 6; col[2] = 14; col[3] = 15; col[4] = 12; col[5] = 16 }
+{
+	k = $1; n[k]++; nc[k] = NF >= 17 ? 6 : 5
+	for (c = 1; c <= nc[k]; c++) v[k, c, n[k]] = $(col[c]) + 0
+}
+BEGIN {
+	col[1] = 6; col[2] = 14; col[3] = 15; col[4] = 12; col[5] = 16
+	col[6] = 17
+}
 function median(k, c,    m, i, j, t, a) {
 	m = n[k]
 	for (i = 1; i <= m; i++) a[i] = v[k, c, i]
@@ -116,11 +123,13 @@ function median(k, c,    m, i, j, t, a) {
 END {
 	for (k in n) {
 		printf "%s", k
-		for (c = 1; c <= 5; c++) printf ",%s", median(k, c)
+		for (c = 1; c <= 6; c++)
+			printf ",%s", c <= nc[k] ? median(k, c) : ""
 		print ""
 	}
 }' "$CSV")
-part() {	# part MODE FIELD: 2 us, 3 VMAs, 4 VmPTE kB, 5 shared, 6 fallback
+part() {	# part MODE FIELD: 2 us, 3 VMAs, 4 VmPTE kB, 5 shared,
+		# 6 fallback, 7 copied by the BGSAVE reply
 	echo "$parts" | awk -F, -v m="$1" -v c="$2" '$1 == m { print $c }'
 }
 if [ -n "$(part empty 2)" ] && [ -n "$(part odfork 2)" ]; then
@@ -130,8 +139,9 @@ if [ -n "$(part empty 2)" ] && [ -n "$(part odfork 2)" ]; then
 	echo "/proc/vmstat):"
 	echo
 	echo "| server, mode | latest_fork_usec | VMAs | VmPTE kB |" \
-	     "tables shared | tables copied entry by entry |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	     "tables shared | tables copied entry by entry |" \
+	     "tables copied by the BGSAVE reply |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	for m in plain odfork empty empty-odfork; do
 		[ -n "$(part $m 2)" ] || continue
 		case $m in
@@ -142,8 +152,9 @@ if [ -n "$(part empty 2)" ] && [ -n "$(part odfork 2)" ]; then
 		esac
 		fb=$(part $m 6)
 		case $m in *odfork) ;; *) fb="all" ;; esac
+		by=$(part $m 7)
 		echo "| $w | $(part $m 2) | $(part $m 3) | $(part $m 4) |" \
-		     "$(part $m 5) | $fb |"
+		     "$(part $m 5) | $fb | ${by:--} |"
 	done
 	if [ -n "$(part empty-odfork 2)" ]; then
 		awk -v fe="$(part empty 2)" -v oe="$(part empty-odfork 2)" \
