@@ -164,11 +164,12 @@ if [ -n "$(part empty 2)" ] && [ -n "$(part odfork 2)" ]; then
 		    -v dv="$(($(part odfork 3) - $(part empty-odfork 3)))" '
 		BEGIN {
 			printf "\nodfork of the full server costs %.0f us more" \
-			       " than fork() of the empty one: %.0f us is" \
-			       " odfork'"'"'s own cost on the empty server," \
-			       " %.0f us what the dataset adds (%+d tables" \
-			       " shared, %+d copied entry by entry, %+d" \
-			       " VMAs).\n", of - fe, oe - fe, of - oe, ds, df, dv
+			       " than fork() of the empty one: odfork of the" \
+			       " empty server costs %+.0f us against its" \
+			       " fork(), and the dataset adds %.0f us (%+d" \
+			       " tables shared, %+d copied entry by entry," \
+			       " %+d VMAs).\n", of - fe, oe - fe, of - oe, ds,
+			       df, dv
 		}'
 	fi
 fi
