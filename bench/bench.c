@@ -80,9 +80,9 @@ static bool odfork_probed;
 /* Why odfork(2) cannot be used here, or "" when it can. */
 static void probe_odfork(void)
 {
+#ifdef __NR_odfork
 	int err = odfork_syscall_check();
 
-#ifdef __NR_odfork
 	if (err == ODFORK_SYSCALL_FORKED)
 		snprintf(odfork_missing, sizeof(odfork_missing),
 			 "syscall %d is not odfork(2)", __NR_odfork);
@@ -90,7 +90,6 @@ static void probe_odfork(void)
 		snprintf(odfork_missing, sizeof(odfork_missing),
 			 "syscall %d: %s", __NR_odfork, strerror(err));
 #else
-	(void)err;
 	snprintf(odfork_missing, sizeof(odfork_missing),
 		 "odfork(2) is not wired up on this architecture");
 #endif
@@ -393,11 +392,22 @@ static void bench_usage(FILE *f)
 		fputs(bench_cur_cmd->usage_tail, f);
 }
 
-int bench_usage_error(const char *msg, const char *arg)
+int bench_usage_errorf(const char *fmt, ...)
 {
-	fprintf(stderr, "%s: %s: %s\n", bench_prog, msg, arg);
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bench_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 	bench_usage(stderr);
 	return BENCH_EXIT_USAGE;
+}
+
+int bench_usage_error(const char *msg, const char *arg)
+{
+	return bench_usage_errorf("%s: %s", msg, arg);
 }
 
 /* The common options and then CMD's own, in OPTS and SHORT_OPTS. */

@@ -114,8 +114,11 @@ struct bench_cmd {
 	const char *usage_tail;	/* after the common options' help, or NULL */
 	const char *short_opts;	/* its own, for getopt_long() */
 	const struct option *long_opts;	/* its own, NULL-terminated */
-	/* One of its own options: 0, or an exit status (bench_usage_error). */
-	int (*parse)(int c, const char *arg, void *ctx);
+	/*
+	 * One of its own options (ARG: getopt's optarg, which it may parse
+	 * in place): 0, or an exit status (bench_usage_error).
+	 */
+	int (*parse)(int c, char *arg, void *ctx);
 	/* After the last option, or NULL: 0, or an exit status. */
 	int (*check)(void *ctx);
 };
@@ -130,6 +133,10 @@ int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
 
 /* "PROG: MSG: ARG" and the usage on stderr; returns BENCH_EXIT_USAGE. */
 int bench_usage_error(const char *msg, const char *arg);
+
+/* The same with a message of its own: "PROG: " and FMT's. */
+int bench_usage_errorf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 /*
  * The header line on OUT's table: "PROG: KERNEL..., WHAT, odfork:

@@ -237,7 +237,7 @@ static const struct option long_opts[] = {
 	{ NULL,			0,		   NULL, 0 },
 };
 
-static int parse_opt(int c, const char *arg, void *ctx)
+static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
 

@@ -395,7 +395,7 @@ static bool size_ok(size_t size, int rounds)
 	       size / BENCH_PMD_SIZE * rounds <= MAX_SAMPLES;
 }
 
-static int parse_opt(int c, const char *arg, void *ctx)
+static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
 

@@ -272,15 +272,13 @@ static const struct option long_opts[] = {
 	{ NULL,			0,		   NULL, 0 },
 };
 
-static int parse_opt(int c, const char *arg, void *ctx)
+static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
-	char list[256];
 
 	switch (c) {
 	case 's':
-		snprintf(list, sizeof(list), "%s", arg);
-		o->nr_sizes = bench_parse_sizes(list, o->sizes, MAX_SIZES);
+		o->nr_sizes = bench_parse_sizes(arg, o->sizes, MAX_SIZES);
 		if (o->nr_sizes < 0)
 			return bench_usage_error("bad size list", arg);
 		return 0;
@@ -301,12 +299,11 @@ static int parse_opt(int c, const char *arg, void *ctx)
 static int check_opts(void *ctx)
 {
 	struct opts *o = ctx;
-	char what[32];
 
-	snprintf(what, sizeof(what), "%d > %d", o->passes, o->runs);
-	if (o->passes > o->runs)
-		return bench_usage_error("--passes is more than --runs", what);
-	return 0;
+	if (o->passes <= o->runs)
+		return 0;
+	return bench_usage_errorf("--passes %d is more than --runs %d",
+				  o->passes, o->runs);
 }
 
 static const struct bench_cmd cmd = {

@@ -206,16 +206,7 @@ static const struct option long_opts[] = {
 	{ NULL,			0,		   NULL, 0 },
 };
 
-/* A comma list of percentages into PCTS; their count, or -1. */
-static int parse_pcts(const char *arg, int *pcts)
-{
-	char list[256];
-
-	snprintf(list, sizeof(list), "%s", arg);
-	return bench_parse_ints(list, pcts, MAX_PCTS, 0, 100);
-}
-
-static int parse_opt(int c, const char *arg, void *ctx)
+static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
 
@@ -227,12 +218,14 @@ static int parse_opt(int c, const char *arg, void *ctx)
 						 arg);
 		return 0;
 	case 'a':
-		o->nr_access = parse_pcts(arg, o->access);
+		o->nr_access = bench_parse_ints(arg, o->access, MAX_PCTS,
+						0, 100);
 		if (o->nr_access < 0)
 			return bench_usage_error("bad percentage list", arg);
 		return 0;
 	case 'w':
-		o->nr_writes = parse_pcts(arg, o->writes);
+		o->nr_writes = bench_parse_ints(arg, o->writes, MAX_PCTS,
+						0, 100);
 		if (o->nr_writes < 0)
 			return bench_usage_error("bad percentage list", arg);
 		return 0;
@@ -266,13 +259,14 @@ static const struct bench_cmd cmd = {
 
 int main(int argc, char **argv)
 {
+	char access[] = DEFAULT_PCTS, writes[] = DEFAULT_PCTS;
 	struct opts o;
 	int ret;
 
 	memset(&o, 0, sizeof(o));
 	o.size = bench_parse_size(DEFAULT_SIZE);
-	o.nr_access = parse_pcts(DEFAULT_PCTS, o.access);
-	o.nr_writes = parse_pcts(DEFAULT_PCTS, o.writes);
+	o.nr_access = bench_parse_ints(access, o.access, MAX_PCTS, 0, 100);
+	o.nr_writes = bench_parse_ints(writes, o.writes, MAX_PCTS, 0, 100);
 	o.runs = DEFAULT_RUNS;
 	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
 	if (ret)
