@@ -7,7 +7,11 @@
 #   kernel/build.sh [--allow-fuzz] [debug|bench]
 #                                        build; stdout is the bzImage path only
 #   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
-#   kernel/build.sh --each [debug|bench] check that every patch builds
+#   kernel/build.sh --each [debug|bench] build the whole kernel at every
+#                                        prefix of the series
+#   kernel/build.sh --configs            the other builds: x86-64 with
+#                                        CONFIG_ODFORK=n, arm64 (cross), and
+#                                        the userland VMA tests (run)
 #
 # The series must apply with `git am` (no fuzz): a hunk that fuzz places in
 # mm/ can be silently wrong.  When Debian's linux-source-6.12 moved and a
@@ -211,48 +215,88 @@ checkpatch() {
 	return $rc
 }
 
-# The objects among "$@" that the full build of $1 compiles (a patch may
-# touch files our configs do not build, e.g. mm/mmu_notifier.c).
-configured_objs() {
-	local flavour=$1 o
-	shift
-	[ -f "$kbuild/obj-$flavour/vmlinux" ] || build "$flavour" 3>/dev/null
-	for o in "$@"; do
-		if [ -f "$kbuild/obj-$flavour/$o" ]; then
-			echo "$o"
-		else
-			log "build-each: $o is not in the $flavour config, skipped"
-		fi
-	done
-}
-
-# Check that every step of the series builds: at each patch, configure and
-# compile the objects of the C files the patch touches (and the syscall
-# table).  This runs in a separate work tree, so that the main one keeps
-# its mtimes; the full build of the last step links everything.
+# Check that every prefix of the series builds: at each patch, configure
+# (CONFIG_ODFORK=y from the first patch on, CONFIG_WERROR=y) and build the
+# whole kernel, incrementally.  This runs in a separate work tree
+# (src-each, obj-FLAVOUR-each), so that the main one keeps its mtimes;
+# checking out one patch after the other changes only the files it touches.
 build_each() {
-	local flavour=$1 obj=$kbuild/obj-$1-each wt=$kbuild/src-each c objs
+	local flavour=$1 obj=$kbuild/obj-$1-each wt=$kbuild/src-each c n=0 t
+	local total
 	mkdir -p "$obj"
 	[ -d "$wt" ] || git_src worktree add -q --detach "$wt" base
 	cat "$here/configs/base.config" "$here/configs/$flavour.config" \
 		> "$kbuild/each.fragment"
+	echo CONFIG_WERROR=y >> "$kbuild/each.fragment"
+	total=$(git_src rev-list --count base..HEAD)
 	for c in $(git_src rev-list --reverse base..HEAD); do
-		log "build-each: $(git_src log -1 --format=%s "$c")"
+		n=$((n + 1))
+		t=$(date +%s)
 		git -C "$wt" checkout -q "$c"
-		make -s -C "$wt" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.fragment" \
+		# Before 0001 adds CONFIG_ODFORK the symbol does not exist.
+		if grep -q '^config ODFORK$' "$wt/mm/Kconfig"; then
+			cp "$kbuild/each.fragment" "$kbuild/each.use"
+		else
+			grep -v '^CONFIG_ODFORK=' "$kbuild/each.fragment" \
+				> "$kbuild/each.use"
+		fi
+		make -s -C "$wt" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.use" \
 			allnoconfig >/dev/null
 		make -s -C "$wt" O="$obj" olddefconfig >/dev/null
-		objs=$(git_src diff --name-only "$c^" "$c" -- '*.c' '*.tbl' |
-		       sed -e 's/\.c$/.o/' \
-			   -e 's|arch/x86/entry/syscalls/syscall_64.tbl|arch/x86/entry/syscall_64.o|')
-		# shellcheck disable=SC2086
-		objs=$(configured_objs "$flavour" $objs)
-		[ -n "$objs" ] || continue
-		# shellcheck disable=SC2086
-		make -s -C "$wt" O="$obj" -j"$jobs" $objs >&2 ||
-			die "series does not build at: $(git_src log -1 --format=%s "$c")"
+		check_config "$obj" "$kbuild/each.use"
+		make -s -C "$wt" O="$obj" -j"$jobs" bzImage >&2 ||
+			die "series does not build at $n/$total: $(git_src log -1 --format=%s "$c")"
+		log "build-each: $n/$total built in $(($(date +%s) - t)) s: $(git_src log -1 --format=%s "$c")"
 	done
-	build "$flavour" 3>/dev/null
+	log "build-each: the whole $flavour kernel builds at each of the $total patches"
+}
+
+# The builds besides the debug and bench kernels, from the series' tip:
+#  - x86-64 with the feature off (the debug config with CONFIG_ODFORK=n):
+#    the series must not change a kernel that does not enable it;
+#  - arm64, cross-compiled (configs/arm64.config, where CONFIG_ODFORK does
+#    not exist): the generic changes must build on another architecture;
+#  - the userland VMA tests (tools/testing/vma), which build mm/vma.c
+#    against their own headers, and run them.
+build_configs() {
+	local obj=$kbuild/obj-off cross=aarch64-linux-gnu- vma=$kbuild/vma-tests
+
+	mkdir -p "$obj"
+	{ grep -hv '^CONFIG_ODFORK=' "$here/configs/base.config" \
+		"$here/configs/debug.config"; echo CONFIG_ODFORK=n
+	  echo CONFIG_WERROR=y; } \
+		> "$kbuild/off.fragment"
+	log "configs: x86-64, debug config, CONFIG_ODFORK=n"
+	make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$kbuild/off.fragment" \
+		allnoconfig >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	check_config "$obj" "$kbuild/off.fragment"
+	make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2 ||
+		die "the kernel with CONFIG_ODFORK=n does not build"
+
+	command -v "${cross}gcc" >/dev/null ||
+		die "${cross}gcc missing: apt-get install gcc-aarch64-linux-gnu"
+	obj=$kbuild/obj-arm64
+	mkdir -p "$obj"
+	log "configs: arm64 ($(${cross}gcc -dumpversion)), configs/arm64.config"
+	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
+		KCONFIG_ALLCONFIG="$here/configs/arm64.config" allnoconfig >/dev/null
+	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
+		olddefconfig >/dev/null
+	check_config "$obj" "$here/configs/arm64.config"
+	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
+		-j"$jobs" Image >&2 || die "the arm64 kernel does not build"
+
+	# The tests build in the source tree: work on a copy of it.
+	log "configs: userland VMA tests (tools/testing/vma)"
+	[ -f /usr/include/urcu.h ] || die "liburcu missing: apt-get install liburcu-dev"
+	rm -rf "$vma"
+	mkdir -p "$vma"
+	git_src archive HEAD tools include mm lib | tar -x -C "$vma"
+	make -s -C "$vma/tools/testing/vma" -j"$jobs" >&2 ||
+		die "the userland VMA tests do not build"
+	"$vma/tools/testing/vma/vma" >&2 || die "the userland VMA tests fail"
+	log "configs: CONFIG_ODFORK=n (x86-64), arm64 and the VMA tests build"
 }
 
 main() {
@@ -260,7 +304,8 @@ main() {
 	case ${1:-} in
 	--checkpatch) mode=checkpatch; shift ;;
 	--each) mode=each; shift ;;
-	-h|--help) sed -n '4,22p' "$0"; exit 0 ;;
+	--configs) mode=configs; shift ;;
+	-h|--help) sed -n '4,26p' "$0"; exit 0 ;;
 	esac
 	if [ "${1:-}" = --allow-fuzz ]; then
 		allow_fuzz=1
@@ -278,6 +323,7 @@ main() {
 	build) build "$flavour" ;;
 	checkpatch) checkpatch ;;
 	each) build_each "$flavour" ;;
+	configs) build_configs ;;
 	esac
 }
 
