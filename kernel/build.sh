@@ -289,7 +289,8 @@ build_configs() {
 
 	# The tests build in the source tree: work on a copy of it.
 	log "configs: userland VMA tests (tools/testing/vma)"
-	[ -f /usr/include/urcu.h ] || die "liburcu missing: apt-get install liburcu-dev"
+	echo '#include <urcu.h>' | cc -E -x c - >/dev/null 2>&1 ||
+		die "liburcu missing: apt-get install liburcu-dev"
 	rm -rf "$vma"
 	mkdir -p "$vma"
 	git_src archive HEAD tools include mm lib | tar -x -C "$vma"

@@ -53,7 +53,7 @@ insn_set() {
 }
 
 build_tree() {
-	local name=$1 rev=$2 objs=$3 tree=$work/$1-src obj=$work/obj-$1
+	local rev=$2 objs=$3 tree=$work/$1-src obj=$work/obj-$1
 	[ -d "$tree" ] || git -C "$src" worktree add -q --detach "$tree" "$rev"
 	git -C "$tree" checkout -q --detach "$rev"
 	mkdir -p "$obj"
