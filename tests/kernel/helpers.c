@@ -260,7 +260,12 @@ void *kt_map_tables(size_t n)
 	return a;
 }
 
-long kt_status_kb(pid_t pid, const char *key)
+/*
+ * The number after "KEY<sep>" in a line of /proc/<pid>/<file>, read into
+ * the stack (reading moves no heap table); fails the body when missing.
+ */
+static long long kt_pid_value(pid_t pid, const char *file, const char *key,
+			      char sep)
 {
 	char path[64];
 	char buf[8192];
@@ -268,7 +273,7 @@ long kt_status_kb(pid_t pid, const char *key)
 	size_t klen = strlen(key);
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	n = kt_read_file(path, buf, sizeof(buf));
 	if (n < 0) {
 		errno = -n;
@@ -277,10 +282,20 @@ long kt_status_kb(pid_t pid, const char *key)
 	for (line = buf; line; line = strchr(line, '\n')) {
 		if (*line == '\n')
 			line++;
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':')
-			return strtol(line + klen + 1, NULL, 10);
+		if (strncmp(line, key, klen) == 0 && line[klen] == sep)
+			return strtoll(line + klen + 1, NULL, 10);
 	}
 	kt_fail(__FILE__, __LINE__, "no %s in %s", key, path);
+}
+
+long kt_status_kb(pid_t pid, const char *key)
+{
+	return (long)kt_pid_value(pid, "status", key, ':');
+}
+
+long long kt_pid_stat(pid_t pid, const char *name)
+{
+	return kt_pid_value(pid, "odfork_stat", name, ' ');
 }
 
 int kt_read_file(const char *path, char *buf, size_t size)

@@ -35,6 +35,9 @@
 #define KT_REUSED		"odfork_tables_reused"
 #define KT_FALLBACK		"odfork_tables_fallback"
 #define KT_DROPPED		"odfork_tables_dropped"
+#define KT_AHEAD		"odfork_tables_unshared_ahead"
+#define KT_HELD			"odfork_tables_held"
+#define KT_AHEAD_PATH		"/proc/sys/vm/odfork_unshare_ahead"
 
 /* One PTE table maps KT_TABLE_SIZE bytes: KT_TABLE_PAGES pages. */
 #define KT_PAGE_SIZE		4096UL
@@ -195,6 +198,9 @@ void *kt_reserve(size_t len, size_t off);
 /* A "Key:   <n> kB" line of /proc/<pid>/status, in kB; fails the body
  * when it is missing. */
 long kt_status_kb(pid_t pid, const char *key);
+
+/* A line of /proc/<pid>/odfork_stat; fails the body when it is missing. */
+long long kt_pid_stat(pid_t pid, const char *name);
 
 /* vm.odfork: value or -errno; write text: 0 or -errno. */
 int kt_sysctl_get(void);
