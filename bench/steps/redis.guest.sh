@@ -14,7 +14,11 @@
 # A second redis-server with the same configuration and no keys, the
 # "empty" server, BGSAVEs idle in each round too, in both modes (rows
 # "empty" and "empty-odfork"): the fork of the same program without its
-# dataset, the limit that odfork of the full server is held to.  Every RDB
+# dataset, the limit that odfork of the full server is held to.  The odfork
+# rows run with vm.odfork_unshare_ahead=AHEAD (8: after 8 tables copied by
+# the server's own faults, the kernel unshares the rest in the background);
+# one more BGSAVE under load per round, "odfork-noahead", runs with it 0,
+# to show what that setting does to the latency.  Every RDB
 # is checked with redis-check-rdb, then removed.  Environment: see
 # bench/README.md ("Steps").
 # bench-title: Redis BGSAVE: latest_fork_usec and GET/SET latency percentiles, plain vs odfork-run
@@ -62,6 +66,8 @@ else
 fi
 vsize=1000
 clients=50
+ahead=8
+ahead_file=/proc/sys/vm/odfork_unshare_ahead
 tmp=$BENCH_TMP
 odfork_run=$BENCH_BUILD/tools/odfork-run/odfork-run
 
@@ -117,10 +123,15 @@ use() {
 	fi
 }
 
+# set_ahead N: vm.odfork_unshare_ahead, where the kernel has it.
+set_ahead() {
+	[ ! -e $ahead_file ] || echo "$1" >$ahead_file
+}
+
 # set_mode MODE: the forks of the server copy page tables (plain) or share
 # them on demand (odfork).
 set_mode() {
-	if [ "$1" = odfork ]; then
+	if [ "$1" != plain ]; then
 		"$odfork_run" --pid "$pid" --mode process >&2
 		want=2
 	else
@@ -278,11 +289,11 @@ snapshot() {	# snapshot MODE N idle|load
 
 # The sharing checks over all rounds.
 check_sharing() {
-	awk -F, '$1 ~ /odfork$/ && !($11 == 1 && $12 > 0) { bad = 1 }
+	awk -F, '$1 ~ /odfork/ && !($11 == 1 && $12 > 0) { bad = 1 }
 		 END { exit bad }' "$tmp/redis.csv"
 	check $? "odfork: every BGSAVE was one on-demand fork that shared" \
 		"page tables (odfork_forks +1, odfork_tables_shared moved)"
-	awk -F, 'NR > 1 && $1 !~ /odfork$/ && ($11 != 0 || $12 != 0) { bad = 1 }
+	awk -F, 'NR > 1 && $1 !~ /odfork/ && ($11 != 0 || $12 != 0) { bad = 1 }
 		 END { exit bad }' "$tmp/redis.csv"
 	check $? "plain, empty: no BGSAVE forked on demand or shared page" \
 		"tables" \
@@ -332,6 +343,10 @@ main() {
 	record chunk "$chunk"
 	record clients "$clients"
 	record load_seconds "$load_s"
+	if [ -e $ahead_file ]; then
+		saved_ahead=$(cat $ahead_file)
+		record unshare_ahead "$ahead"
+	fi
 	echo "mode,save,load,keys,used_memory_bytes,latest_fork_usec,bgsave_ms,$(
 	     )cow_bytes,rdb_bytes,rdb_check,odfork_forks,tables_shared,$(
 	     )tables_copied,vmas,pte_kib,tables_fallback,copied_by_reply" $(
@@ -354,8 +369,14 @@ main() {
 		for m; do
 			use full
 			set_mode $m $s
+			set_ahead $ahead
 			snapshot $m $s idle
 			snapshot $m $s load
+			if [ $m = odfork ] && [ -e $ahead_file ]; then
+				set_ahead 0
+				snapshot odfork-noahead $s load
+				set_ahead $ahead
+			fi
 			use empty
 			set_mode $m "$s (empty)"
 			if [ $m = plain ]; then
@@ -371,6 +392,7 @@ main() {
 	use full
 	stop_server
 	echo "$overcommit" >/proc/sys/vm/overcommit_memory
+	[ -z "${saved_ahead:-}" ] || set_ahead "$saved_ahead"
 	check_sharing
 	latency_csv >"$tmp/redis-latency.csv"
 	gl_finish "$tmp/redis.csv" "$tmp/redis-latency.csv" \

@@ -23,6 +23,11 @@ echo "\"fork\" is its plain fork, \"odfork\" the same process after"
 echo "\`odfork-run --pid PID --mode process\`.  A second redis-server with the"
 echo "same configuration and no keys (\"empty\") BGSAVEs idle in each round"
 echo "too, in both modes: fork() of the same program without its dataset."
+if [ -n "$(step_info redis unshare_ahead)" ]; then
+	echo "The odfork BGSAVEs ran with vm.odfork_unshare_ahead =" \
+	     "$(step_info redis unshare_ahead), and one more per round under"
+	echo "load (\"odfork, unshare ahead off\") with 0."
+fi
 echo
 
 # The medians and minimums of latest_fork_usec: "MODE,LOAD,MEDIAN,MIN".
@@ -182,10 +187,14 @@ if [ -s "$LAT" ]; then
 	echo "| mode | command | requests | req/s | p50 | p99 | p99.9 |" \
 	     "p99.99 | max |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-	awk -F, 'NR > 1 {
+	awk -F, -v ahead="$(step_info redis unshare_ahead)" 'NR > 1 {
+		m = $1 == "plain" ? "fork" : "odfork"
+		if ($1 == "odfork-noahead")
+			m = "odfork, unshare ahead off"
+		else if ($1 == "odfork" && ahead != "" && ahead != "-")
+			m = "odfork, unshare ahead " ahead
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			($1 == "plain" ? "fork" : "odfork"), $2, $3, $4, $5,
-			$6, $7, $8, $9
+			m, $2, $3, $4, $5, $6, $7, $8, $9
 	}' "$LAT"
 fi
 echo
