@@ -44,6 +44,8 @@ static const struct {
 	  offsetof(struct odfork_counters, tables_fallback) },
 	{ "odfork_tables_held",
 	  offsetof(struct odfork_counters, tables_held) },
+	{ "odfork_tables_unshared_ahead",
+	  offsetof(struct odfork_counters, tables_unshared_ahead) },
 };
 
 #define NR_COUNTERS	(sizeof(counter_names) / sizeof(counter_names[0]))

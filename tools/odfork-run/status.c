@@ -93,6 +93,8 @@ static void print_counters(void)
 		  offsetof(struct odfork_counters, tables_dropped) },
 		{ ODFORK_COUNTER_TABLES_FALLBACK, "odfork_tables_fallback",
 		  offsetof(struct odfork_counters, tables_fallback) },
+		{ ODFORK_COUNTER_TABLES_AHEAD, "odfork_tables_unshared_ahead",
+		  offsetof(struct odfork_counters, tables_unshared_ahead) },
 	};
 	struct odfork_counters c;
 	int mask = odfork_read_counters(0, &c, sizeof(c));
