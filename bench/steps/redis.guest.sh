@@ -14,11 +14,12 @@
 # A second redis-server with the same configuration and no keys, the
 # "empty" server, BGSAVEs idle in each round too, in both modes (rows
 # "empty" and "empty-odfork"): the fork of the same program without its
-# dataset, the limit that odfork of the full server is held to.  The odfork
-# rows run with vm.odfork_unshare_ahead=AHEAD (8: after 8 tables copied by
-# the server's own faults, the kernel unshares the rest in the background);
-# one more BGSAVE under load per round, "odfork-noahead", runs with it 0,
-# to show what that setting does to the latency.  Every RDB
+# dataset, the limit that odfork of the full server is held to.  Where the
+# kernel has vm.odfork_unshare_ahead, the odfork rows run with its default,
+# 0, and one more BGSAVE under load per round, "odfork-ahead", with AHEAD
+# (8: after 8 tables copied by the server's own faults, the kernel unshares
+# the rest in the background), to show what it does to the latency.  Every
+# RDB
 # is checked with redis-check-rdb, then removed.  Environment: see
 # bench/README.md ("Steps").
 # bench-title: Redis BGSAVE: latest_fork_usec and GET/SET latency percentiles, plain vs odfork-run
@@ -369,13 +370,13 @@ main() {
 		for m; do
 			use full
 			set_mode $m $s
-			set_ahead $ahead
+			set_ahead 0
 			snapshot $m $s idle
 			snapshot $m $s load
 			if [ $m = odfork ] && [ -e $ahead_file ]; then
-				set_ahead 0
-				snapshot odfork-noahead $s load
 				set_ahead $ahead
+				snapshot odfork-ahead $s load
+				set_ahead 0
 			fi
 			use empty
 			set_mode $m "$s (empty)"

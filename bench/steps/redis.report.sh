@@ -24,9 +24,10 @@ echo "\`odfork-run --pid PID --mode process\`.  A second redis-server with the"
 echo "same configuration and no keys (\"empty\") BGSAVEs idle in each round"
 echo "too, in both modes: fork() of the same program without its dataset."
 if [ -n "$(step_info redis unshare_ahead)" ]; then
-	echo "The odfork BGSAVEs ran with vm.odfork_unshare_ahead =" \
-	     "$(step_info redis unshare_ahead), and one more per round under"
-	echo "load (\"odfork, unshare ahead off\") with 0."
+	echo "The odfork BGSAVEs ran with vm.odfork_unshare_ahead = 0 (the" \
+	     "default), and one more per round under load"
+	echo "(\"odfork, unshare ahead $(step_info redis unshare_ahead)\") with" \
+	     "$(step_info redis unshare_ahead)."
 fi
 echo
 
@@ -189,9 +190,7 @@ if [ -s "$LAT" ]; then
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F, -v ahead="$(step_info redis unshare_ahead)" 'NR > 1 {
 		m = $1 == "plain" ? "fork" : "odfork"
-		if ($1 == "odfork-noahead")
-			m = "odfork, unshare ahead off"
-		else if ($1 == "odfork" && ahead != "" && ahead != "-")
+		if ($1 == "odfork-ahead")
 			m = "odfork, unshare ahead " ahead
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			m, $2, $3, $4, $5, $6, $7, $8, $9
