@@ -7,8 +7,10 @@
 #   kernel/build.sh [--allow-fuzz] [debug|bench]
 #                                        build; stdout is the bzImage path only
 #   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
-#   kernel/build.sh --each [debug|bench] build the whole kernel at every
-#                                        prefix of the series
+#   kernel/build.sh --each [debug|bench] [FIRST]
+#                                        build the whole kernel at every
+#                                        prefix of the series (from patch
+#                                        FIRST on, default 1)
 #   kernel/build.sh --configs            the other builds: x86-64 with
 #                                        CONFIG_ODFORK=n, arm64 (cross), and
 #                                        the userland VMA tests (run)
@@ -221,16 +223,20 @@ checkpatch() {
 # (src-each, obj-FLAVOUR-each), so that the main one keeps its mtimes;
 # checking out one patch after the other changes only the files it touches.
 build_each() {
-	local flavour=$1 obj=$kbuild/obj-$1-each wt=$kbuild/src-each c n=0 t
-	local total
+	local flavour=$1 first=$2 obj=$kbuild/obj-$1-each wt=$kbuild/src-each
+	local c n=0 t total
 	mkdir -p "$obj"
 	[ -d "$wt" ] || git_src worktree add -q --detach "$wt" base
 	cat "$here/configs/base.config" "$here/configs/$flavour.config" \
 		> "$kbuild/each.fragment"
 	echo CONFIG_WERROR=y >> "$kbuild/each.fragment"
 	total=$(git_src rev-list --count base..HEAD)
+	[ "$first" -le "$total" ] || die "--each: no patch $first (the series has $total)"
 	for c in $(git_src rev-list --reverse base..HEAD); do
 		n=$((n + 1))
+		# Earlier prefixes built before: make rebuilds from what the
+		# object directory holds, whichever prefix that was.
+		[ "$n" -ge "$first" ] || continue
 		t=$(date +%s)
 		git -C "$wt" checkout -q "$c"
 		# Before 0001 adds CONFIG_ODFORK the symbol does not exist.
@@ -301,12 +307,12 @@ build_configs() {
 }
 
 main() {
-	local mode=build flavour
+	local mode=build flavour first=1
 	case ${1:-} in
 	--checkpatch) mode=checkpatch; shift ;;
 	--each) mode=each; shift ;;
 	--configs) mode=configs; shift ;;
-	-h|--help) sed -n '4,26p' "$0"; exit 0 ;;
+	-h|--help) sed -n '4,28p' "$0"; exit 0 ;;
 	esac
 	if [ "${1:-}" = --allow-fuzz ]; then
 		allow_fuzz=1
@@ -317,13 +323,19 @@ main() {
 	debug|bench) ;;
 	*) die "unknown flavour '$flavour' (debug or bench)" ;;
 	esac
+	if [ $mode = each ] && [ -n "${2:-}" ]; then
+		case $2 in
+		''|*[!0-9]*|0) die "--each: FIRST must be a patch number (1, 2, ...), not '$2'" ;;
+		esac
+		first=$((10#$2))
+	fi
 	mkdir -p "$kbuild"
 	prepare_source
 	apply_series
 	case $mode in
 	build) build "$flavour" ;;
 	checkpatch) checkpatch ;;
-	each) build_each "$flavour" ;;
+	each) build_each "$flavour" "$first" ;;
 	configs) build_configs ;;
 	esac
 }
