@@ -19,8 +19,7 @@
 # 0, and one more BGSAVE under load per round, "odfork-ahead", with AHEAD
 # (8: after 8 tables copied by the server's own faults, the kernel unshares
 # the rest in the background), to show what it does to the latency.  Every
-# RDB
-# is checked with redis-check-rdb, then removed.  Environment: see
+# RDB is checked with redis-check-rdb, then removed.  Environment: see
 # bench/README.md ("Steps").
 # bench-title: Redis BGSAVE: latest_fork_usec and GET/SET latency percentiles, plain vs odfork-run
 # bench-quick: yes

@@ -5,16 +5,13 @@
  * the rest unshared in the background, and its later writes copy none;
  * below N, or with 0, nothing is unshared ahead.  Either way the child
  * sees the memory as it was at the fork (fork()'s semantics).
- *
- * kt_run() restores vm.odfork only: each test here restores
- * vm.odfork_unshare_ahead itself, in the runner, whatever the body did.
+ * kt_run() restores vm.odfork_unshare_ahead after each body.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -29,50 +26,10 @@
 #define NWRITE		4	/* of them the parent writes first */
 #define WAIT_S		60	/* for the work, in the slow VM */
 
-static int ahead_get(void)
-{
-	char buf[32];
-	int n = kt_read_file(KT_AHEAD_PATH, buf, sizeof(buf));
-
-	return n < 0 ? n : atoi(buf);
-}
-
-static int ahead_write(const char *text)
-{
-	return kt_write_file(KT_AHEAD_PATH, text);
-}
-
 static void ahead_set(int value)
 {
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d\n", value);
-	KT_EQ(ahead_write(buf), 0);
-	KT_EQ(ahead_get(), value);
+	kt_sysctl_set_at(KT_AHEAD_PATH, value);
 }
-
-/* kt_run(body) with vm.odfork_unshare_ahead restored afterwards. */
-static void run_restoring(int (*body)(void))
-{
-	int saved = ahead_get();
-	char buf[16];
-	int status;
-
-	assert_true(saved >= 0);
-	status = kt_run(body);
-	snprintf(buf, sizeof(buf), "%d\n", saved);
-	assert_int_equal(ahead_write(buf), 0);
-	assert_int_equal(status, 0);
-}
-
-#define AHEAD_TEST(name)						\
-	static int name##_body(void);					\
-	static void name(void **state)					\
-	{								\
-		(void)state;						\
-		run_restoring(name##_body);				\
-	}								\
-	static int name##_body(void)
 
 static void nap_ms(long ms)
 {
@@ -131,7 +88,7 @@ static void write_tables(unsigned char *p, size_t from, size_t to)
  * A writer: after NWRITE tables copied by its own faults, the work
  * unshares all the others, and writing them copies nothing.
  */
-AHEAD_TEST(test_ahead_unshares_the_rest)
+KT_TEST(test_ahead_unshares_the_rest)
 {
 	unsigned char *p = touched_tables(NTABLES);
 	pid_t self = getpid(), child;
@@ -184,13 +141,13 @@ static void no_ahead(int value, size_t nwrite)
 	KT_EQ(kt_wait(child), 0);
 }
 
-AHEAD_TEST(test_ahead_below_threshold)
+KT_TEST(test_ahead_below_threshold)
 {
 	no_ahead(64, NWRITE);
 	return 0;
 }
 
-AHEAD_TEST(test_ahead_off)
+KT_TEST(test_ahead_off)
 {
 	no_ahead(0, NTABLES);
 	return 0;
@@ -200,7 +157,7 @@ AHEAD_TEST(test_ahead_off)
  * The writer exits while the work may still run: the work stops, the
  * holder's memory is intact (a clean guest log says the rest).
  */
-AHEAD_TEST(test_ahead_writer_exits)
+KT_TEST(test_ahead_writer_exits)
 {
 	unsigned char *p;
 	pid_t writer, pid;
@@ -228,14 +185,14 @@ AHEAD_TEST(test_ahead_writer_exits)
 	return 0;
 }
 
-AHEAD_TEST(test_ahead_sysctl_values)
+KT_TEST(test_ahead_sysctl_values)
 {
-	int before = ahead_get();
+	int before = kt_sysctl_get_at(KT_AHEAD_PATH);
 
 	KT_ASSERT(before >= 0);
-	KT_EQ(ahead_write("-1\n"), -EINVAL);
-	KT_EQ(ahead_write("x\n"), -EINVAL);
-	KT_EQ(ahead_get(), before);
+	KT_EQ(kt_write_file(KT_AHEAD_PATH, "-1\n"), -EINVAL);
+	KT_EQ(kt_write_file(KT_AHEAD_PATH, "x\n"), -EINVAL);
+	KT_EQ(kt_sysctl_get_at(KT_AHEAD_PATH), before);
 	ahead_set(0);
 	ahead_set(1000000);
 	return 0;

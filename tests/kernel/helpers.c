@@ -359,12 +359,12 @@ int kt_read_mode_file(const char *path)
 	return (int)v;
 }
 
-int kt_sysctl_get(void)
+int kt_sysctl_get_at(const char *path)
 {
 	char buf[32];
 	char *end;
 	long v;
-	int n = kt_read_file(KT_SYSCTL_PATH, buf, sizeof(buf));
+	int n = kt_read_file(path, buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
@@ -374,25 +374,35 @@ int kt_sysctl_get(void)
 	return (int)v;
 }
 
+int kt_sysctl_get(void)
+{
+	return kt_sysctl_get_at(KT_SYSCTL_PATH);
+}
+
 int kt_sysctl_write(const char *text)
 {
 	return kt_write_file(KT_SYSCTL_PATH, text);
 }
 
-void kt_sysctl_set(int value)
+void kt_sysctl_set_at(const char *path, int value)
 {
 	char buf[16];
 	int r;
 
 	snprintf(buf, sizeof(buf), "%d\n", value);
-	r = kt_sysctl_write(buf);
+	r = kt_write_file(path, buf);
 	if (r != 0) {
 		errno = -r;
-		kt_fail(__FILE__, __LINE__, "vm.odfork = %d", value);
+		kt_fail(__FILE__, __LINE__, "%s = %d", path, value);
 	}
-	if (kt_sysctl_get() != value)
-		kt_fail(__FILE__, __LINE__, "vm.odfork reads %d, not %d",
-			kt_sysctl_get(), value);
+	if (kt_sysctl_get_at(path) != value)
+		kt_fail(__FILE__, __LINE__, "%s reads %d, not %d", path,
+			kt_sysctl_get_at(path), value);
+}
+
+void kt_sysctl_set(int value)
+{
+	kt_sysctl_set_at(KT_SYSCTL_PATH, value);
 }
 
 int kt_wait(pid_t pid)
@@ -808,15 +818,17 @@ static void kt_reap_all(void)
 	}
 }
 
-static int kt_restore_sysctl(int saved)
+/* Put a sysctl back to what kt_run() saved (nothing if it was missing). */
+static int kt_restore_sysctl(const char *path, int saved)
 {
 	char buf[16];
 
-	if (saved < 0 || kt_sysctl_get() == saved)
+	if (saved < 0 || kt_sysctl_get_at(path) == saved)
 		return 0;
 	snprintf(buf, sizeof(buf), "%d\n", saved);
-	if (kt_sysctl_write(buf) != 0 || kt_sysctl_get() != saved) {
-		fprintf(stderr, "kt_run: cannot restore vm.odfork=%d\n", saved);
+	if (kt_write_file(path, buf) != 0 || kt_sysctl_get_at(path) != saved) {
+		fprintf(stderr, "kt_run: cannot restore %s to %d\n", path,
+			saved);
 		return -1;
 	}
 	return 0;
@@ -825,6 +837,7 @@ static int kt_restore_sysctl(int saved)
 int kt_run(int (*body)(void))
 {
 	int saved = kt_sysctl_get();
+	int saved_ahead = kt_sysctl_get_at(KT_AHEAD_PATH);
 	int status;
 	pid_t pid;
 
@@ -845,7 +858,8 @@ int kt_run(int (*body)(void))
 	if (status == 124)
 		kt_wait(pid);
 	kt_reap_all();
-	if (kt_restore_sysctl(saved) != 0 && status == 0)
+	if ((kt_restore_sysctl(KT_SYSCTL_PATH, saved) |
+	     kt_restore_sysctl(KT_AHEAD_PATH, saved_ahead)) != 0 && status == 0)
 		status = 125;
 	return status;
 }

@@ -8,7 +8,8 @@
  * credentials and rlimits freely and cannot leak them into the next test.
  * Bodies check with the KT_* macros, which print and _exit(1) on failure
  * (cmocka's assertions must not be used outside the runner process).
- * kt_run() saves vm.odfork before a body and restores it afterwards.
+ * kt_run() saves vm.odfork and vm.odfork_unshare_ahead before a body and
+ * restores them afterwards.
  */
 #ifndef KT_HELPERS_H
 #define KT_HELPERS_H
@@ -113,7 +114,8 @@ void kt_fail(const char *file, int line, const char *fmt, ...)
 	static int name##_body(void)
 
 /* Run body in a child process (own process group, default signal
- * handlers), kill whatever it left behind, restore vm.odfork.
+ * handlers), kill whatever it left behind, restore vm.odfork and
+ * vm.odfork_unshare_ahead.
  * Returns 0 when the body passed, its exit status or 128 + signal
  * otherwise, 124 on timeout. */
 int kt_run(int (*body)(void));
@@ -207,6 +209,9 @@ int kt_sysctl_get(void);
 int kt_sysctl_write(const char *text);
 /* Set vm.odfork in a body (fails the body on error). */
 void kt_sysctl_set(int value);
+/* The same for any integer sysctl file (KT_AHEAD_PATH). */
+int kt_sysctl_get_at(const char *path);
+void kt_sysctl_set_at(const char *path, int value);
 
 /* Whole-file I/O in one open: bytes read (buf NUL-terminated) / 0 for a
  * complete write, or -errno from open, read or write. */
