@@ -30,6 +30,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
+# shellcheck source=kernel/kconfig.sh
+. "$here/kconfig.sh"
 kbuild=${ODFORK_KBUILD:-$top/build/kernel}
 tarball=${ODFORK_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 src=$kbuild/src
@@ -157,27 +159,6 @@ restore_mtimes() {
 	rm -f "$kbuild/old-head" "$kbuild/old-mtimes"
 }
 
-# Every CONFIG_X=y/m/value in the fragments must survive olddefconfig;
-# CONFIG_X=n must end up unset.
-check_config() {
-	local obj=$1 frag=$2 line sym val bad=0
-	while IFS= read -r line; do
-		case $line in CONFIG_*=*) ;; *) continue ;; esac
-		sym=${line%%=*}
-		val=${line#*=}
-		if [ "$val" = n ]; then
-			if grep -q "^$sym=" "$obj/.config"; then
-				log "config: $sym is set, wanted off"
-				bad=1
-			fi
-		elif ! grep -qx "$sym=$val" "$obj/.config"; then
-			log "config: $sym=$val did not stick (missing dependency?)"
-			bad=1
-		fi
-	done < "$frag"
-	[ $bad = 0 ] || die "config fragments do not apply"
-}
-
 configure() {
 	local flavour=$1 obj=$kbuild/obj-$1 frag want
 	frag=$kbuild/$flavour.fragment
@@ -191,9 +172,7 @@ configure() {
 	fi
 	mv "$frag.new" "$frag"
 	log "configuring $flavour"
-	make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
-	make -s -C "$src" O="$obj" olddefconfig >/dev/null
-	check_config "$obj" "$frag"
+	kconfig "$src" "$obj" "$frag"
 	echo "$want" > "$obj/config.stamp"
 }
 
@@ -225,7 +204,6 @@ checkpatch() {
 build_each() {
 	local flavour=$1 first=$2 obj=$kbuild/obj-$1-each wt=$kbuild/src-each
 	local c n=0 t total
-	mkdir -p "$obj"
 	[ -d "$wt" ] || git_src worktree add -q --detach "$wt" base
 	cat "$here/configs/base.config" "$here/configs/$flavour.config" \
 		> "$kbuild/each.fragment"
@@ -246,10 +224,7 @@ build_each() {
 			grep -v '^CONFIG_ODFORK=' "$kbuild/each.fragment" \
 				> "$kbuild/each.use"
 		fi
-		make -s -C "$wt" O="$obj" KCONFIG_ALLCONFIG="$kbuild/each.use" \
-			allnoconfig >/dev/null
-		make -s -C "$wt" O="$obj" olddefconfig >/dev/null
-		check_config "$obj" "$kbuild/each.use"
+		kconfig "$wt" "$obj" "$kbuild/each.use"
 		make -s -C "$wt" O="$obj" -j"$jobs" bzImage >&2 ||
 			die "series does not build at $n/$total: $(git_src log -1 --format=%s "$c")"
 		log "build-each: $n/$total built in $(($(date +%s) - t)) s: $(git_src log -1 --format=%s "$c")"
@@ -267,29 +242,18 @@ build_each() {
 build_configs() {
 	local obj=$kbuild/obj-off cross=aarch64-linux-gnu- vma=$kbuild/vma-tests
 
-	mkdir -p "$obj"
-	{ grep -hv '^CONFIG_ODFORK=' "$here/configs/base.config" \
-		"$here/configs/debug.config"; echo CONFIG_ODFORK=n
-	  echo CONFIG_WERROR=y; } \
-		> "$kbuild/off.fragment"
+	{ off_fragment "$here/configs"; echo CONFIG_WERROR=y; } > "$kbuild/off.fragment"
 	log "configs: x86-64, debug config, CONFIG_ODFORK=n"
-	make -s -C "$src" O="$obj" KCONFIG_ALLCONFIG="$kbuild/off.fragment" \
-		allnoconfig >/dev/null
-	make -s -C "$src" O="$obj" olddefconfig >/dev/null
-	check_config "$obj" "$kbuild/off.fragment"
+	kconfig "$src" "$obj" "$kbuild/off.fragment"
 	make -s -C "$src" O="$obj" -j"$jobs" bzImage >&2 ||
 		die "the kernel with CONFIG_ODFORK=n does not build"
 
 	command -v "${cross}gcc" >/dev/null ||
 		die "${cross}gcc missing: apt-get install gcc-aarch64-linux-gnu"
 	obj=$kbuild/obj-arm64
-	mkdir -p "$obj"
 	log "configs: arm64 ($(${cross}gcc -dumpversion)), configs/arm64.config"
-	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
-		KCONFIG_ALLCONFIG="$here/configs/arm64.config" allnoconfig >/dev/null
-	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
-		olddefconfig >/dev/null
-	check_config "$obj" "$here/configs/arm64.config"
+	kconfig "$src" "$obj" "$here/configs/arm64.config" \
+		ARCH=arm64 CROSS_COMPILE=$cross
 	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=$cross \
 		-j"$jobs" Image >&2 || die "the arm64 kernel does not build"
 

@@ -24,7 +24,11 @@ src=$kbuild/src
 work=$kbuild/off-diff
 jobs=$(nproc)
 
-die() { echo "off-diff.sh: $*" >&2; exit 1; }
+log() { echo "off-diff.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# shellcheck source=kernel/kconfig.sh
+. "$here/kconfig.sh"
 
 # objdump -d of one object, normalised, one function per "<name>:" header.
 disasm() {
@@ -56,11 +60,7 @@ build_tree() {
 	local rev=$2 objs=$3 tree=$work/$1-src obj=$work/obj-$1
 	[ -d "$tree" ] || git -C "$src" worktree add -q --detach "$tree" "$rev"
 	git -C "$tree" checkout -q --detach "$rev"
-	mkdir -p "$obj"
-	make -s -C "$tree" O="$obj" KCONFIG_ALLCONFIG="$work/fragment" \
-		allnoconfig >/dev/null
-	make -s -C "$tree" O="$obj" olddefconfig >/dev/null
-	! grep -q '^CONFIG_ODFORK=y' "$obj/.config" || die "CONFIG_ODFORK is on"
+	kconfig "$tree" "$obj" "$work/fragment"
 	# Objects our config does not build fail: keep going, skip them below.
 	# shellcheck disable=SC2086
 	make -k -s -C "$tree" O="$obj" -j"$jobs" KCFLAGS=-D__LINE__=0 \
@@ -105,14 +105,14 @@ main() {
 	mkdir -p "$work"
 	if [ "${1:-}" = -v ]; then
 		[ $# = 3 ] || die "usage: $0 -v FILE.o FUNCTION"
-		diff <(disasm "$work/obj-base/$2" | awk -v f="<$3>:" '/^<.*>:$/ { p = ($1 == f) } p') \
-		     <(disasm "$work/obj-series/$2" | awk -v f="<$3>:" '/^<.*>:$/ { p = ($1 == f) } p') || true
+		rm -rf "$work/fn"
+		split_functions "$work/obj-base/$2" "$work/fn/base"
+		split_functions "$work/obj-series/$2" "$work/fn/series"
+		diff "$work/fn/base/$3" "$work/fn/series/$3" || true
 		exit 0
 	fi
 	[ $# = 0 ] || die "usage: $0 [-v FILE.o FUNCTION]"
-	{ grep -hv '^CONFIG_ODFORK=' "$here/configs/base.config" \
-		"$here/configs/debug.config"; echo CONFIG_ODFORK=n; } \
-		> "$work/fragment"
+	off_fragment "$here/configs" > "$work/fragment"
 	objs=$(git -C "$src" diff --name-only base HEAD -- '*.c' |
 	       grep -v '^mm/odfork\.c$' | sed 's/\.c$/.o/')
 	echo "off-diff.sh: building $(echo "$objs" | wc -w) objects twice (base, series)" >&2
