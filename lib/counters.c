@@ -3,7 +3,7 @@
  * counters.c - the odfork counters of the kernel
  *
  * System-wide, the series adds odfork_* lines to /proc/vmstat; per
- * process (since its patch 0016), /proc/<pid>/odfork_stat holds the same
+ * process (since its patch 0022), /proc/<pid>/odfork_stat holds the same
  * "name value" lines and odfork_tables_held.  On a kernel without that
  * file a pid's counters are -EOPNOTSUPP.  Lines the library does not know
  * are skipped and counters the kernel does not have stay 0: the return

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
- * kernel suite: vm.odfork_unshare_ahead (kernel patch 0027).  With N > 0,
+ * kernel suite: vm.odfork_unshare_ahead (kernel patch 0032).  With N > 0,
  * a process whose faults copy N shared tables after an on-demand fork has
  * the rest unshared in the background, and its later writes copy none;
  * below N, or with 0, nothing is unshared ahead.  Either way the child

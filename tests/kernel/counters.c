@@ -243,7 +243,7 @@ KT_TEST(test_counters_fallback_ineligible)
 	prev = BASELINE(KT_ODFORK);
 	/*
 	 * Two tables a mapping covers a quarter of each, holes around it
-	 * (less than half: copied, 0025): [1.5M, 2.5M).
+	 * (less than half: copied, 0031): [1.5M, 2.5M).
 	 */
 	touched_at(MiB, 3 * MiB / 2, MAP_PRIVATE);
 	ADDS(KT_ODFORK, &prev, 0, 2);

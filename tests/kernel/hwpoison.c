@@ -2,7 +2,7 @@
 /*
  * kernel suite: a hardware-poisoned page in a shared PTE table.  Memory
  * failure unmaps it from every mm that maps it, including through a table
- * shared with an on-demand fork child (patch 0012: global TLB flush, RSS
+ * shared with an on-demand fork child (patch 0018: global TLB flush, RSS
  * to the table's accounting owner), as after fork(): each process that
  * touches the page gets SIGBUS, the other pages keep their data, and the
  * RSS counters stay exact ("Bad rss-counter" fails the VM run).

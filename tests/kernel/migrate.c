@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * kernel suite: page migration and compaction on shared PTE tables
- * (patch 0012: the entry keeps its class, every CPU is flushed).
+ * (patch 0017: the entry keeps its class, every CPU is flushed).
  *
  * - migrate_shared: with nothing else running, move_pages(2) of the
  *   parent's pages, migrate_pages(2) of the parent, move_pages(2) and

@@ -1833,7 +1833,7 @@ KT_TEST(test_share_brk_heap)
 	 * runs meanwhile: either may write into a shared range of the heap
 	 * (where depends on ASLR) and copy its table before b is taken.
 	 * The ranges at the heap's two ends are shared too when the heap
-	 * covers at least half of them (0025), which ASLR decides.
+	 * covers at least half of them (0031), which ASLR decides.
 	 */
 	KT_EXPECT(&a, &b, .forks = 1, .shared = KT_ANY, .fallback = KT_ANY,
 		  .copied = KT_ANY);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * kernel suite: PTE tables that several VMAs, or a VMA and a hole, share
- * (DESIGN.md I6 and I10 as kernel/MECHANISM.md states them since 0025).
+ * (DESIGN.md I6 and I10 as kernel/MECHANISM.md states them since 0031).
  *
  * The region: R_TABLES tables, every page written with generation 1, then
  * cut into VMAs: a read-only piece in the middle of table CUT_T (three

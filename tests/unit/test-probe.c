@@ -264,7 +264,7 @@ static void test_counters(void **state)
 	assert_true(ret > 0 && ret & ODFORK_COUNTER_FORKS);
 	assert_true(c.forks >= (unsigned long)before);
 	assert_true(c.forks <= (unsigned long)after);
-	/* Per process: the series provides the file since its patch 0016. */
+	/* Per process: the series provides the file since its patch 0022. */
 	ret = odfork_read_counters(getpid(), &c, sizeof(c));
 	if (access("/proc/self/odfork_stat", F_OK))
 		assert_int_equal(ret, -EOPNOTSUPP);
