@@ -113,6 +113,8 @@ struct odfork_counters {
 	unsigned long tables_held;	/* shared tables it maps now (pid > 0) */
 	/* since 1.2 */
 	unsigned long tables_unshared_ahead; /* by vm.odfork_unshare_ahead */
+	/* since 1.3 */
+	unsigned long tables_freed;	/* freed by the last holder */
 };
 #define ODFORK_COUNTER_FORKS		(1u << 0)
 #define ODFORK_COUNTER_TABLES_SHARED	(1u << 1)
@@ -122,6 +124,7 @@ struct odfork_counters {
 #define ODFORK_COUNTER_TABLES_FALLBACK	(1u << 5)
 #define ODFORK_COUNTER_TABLES_HELD	(1u << 6)
 #define ODFORK_COUNTER_TABLES_AHEAD	(1u << 7)	/* since 1.2 */
+#define ODFORK_COUNTER_TABLES_FREED	(1u << 8)	/* since 1.3 */
 ODFORK_EXPORT int odfork_read_counters(pid_t pid,
 				       struct odfork_counters *counters,
 				       size_t size);

@@ -46,6 +46,8 @@ static const struct {
 	  offsetof(struct odfork_counters, tables_held) },
 	{ "odfork_tables_unshared_ahead",
 	  offsetof(struct odfork_counters, tables_unshared_ahead) },
+	{ "odfork_tables_freed",
+	  offsetof(struct odfork_counters, tables_freed) },
 };
 
 #define NR_COUNTERS	(sizeof(counter_names) / sizeof(counter_names[0]))

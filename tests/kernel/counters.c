@@ -353,19 +353,20 @@ KT_TEST(test_counters_sysctl_0_moves_none)
 /*
  * /proc/<pid>/odfork_stat: the same events, counted for the process that
  * caused them (forks, shared and fallback for the forking parent, copied,
- * reused and dropped for the process that unshares), and the tables it
- * holds now.  Read with read(2) into the stack, so that reading moves
- * nothing (no stdio buffer on a shared heap table).
+ * reused, dropped and freed for the process that unshares or unmaps), and
+ * the tables it holds now.  Read with read(2) into the stack, so that
+ * reading moves nothing (no stdio buffer on a shared heap table).
  */
 enum { PS_FORKS, PS_SHARED, PS_COPIED, PS_REUSED, PS_DROPPED, PS_FALLBACK,
-       PS_HELD, PS_N };
+       PS_FREED, PS_HELD, PS_N };
 
 static void read_pid_stat(pid_t pid, long long *v)
 {
 	static const char *const names[PS_N] = {
 		"odfork_forks", "odfork_tables_shared", "odfork_tables_copied",
 		"odfork_tables_reused", "odfork_tables_dropped",
-		"odfork_tables_fallback", "odfork_tables_held",
+		"odfork_tables_fallback", "odfork_tables_freed",
+		"odfork_tables_held",
 	};
 	char path[64], buf[512], *line, *save = NULL;
 	char name[64];
@@ -401,7 +402,8 @@ static int per_process_child(unsigned char *p, long long shared)
 	read_pid_stat(getpid(), a);
 	/* A new mm: no events of its own; it holds what the fork shared. */
 	if (a[PS_FORKS] || a[PS_SHARED] || a[PS_FALLBACK] || a[PS_REUSED] ||
-	    a[PS_DROPPED] || a[PS_HELD] + a[PS_COPIED] != shared)
+	    a[PS_DROPPED] || a[PS_FREED] ||
+	    a[PS_HELD] + a[PS_COPIED] != shared)
 		return 10;
 	for (t = 0; t < NTABLES; t++)
 		p[t * KT_TABLE_SIZE] = 'C';

@@ -128,6 +128,7 @@ const char *const kt_counter_names[KT_NCOUNTERS] = {
 	[KT_C_REUSED] = KT_REUSED,
 	[KT_C_DROPPED] = KT_DROPPED,
 	[KT_C_FALLBACK] = KT_FALLBACK,
+	[KT_C_FREED] = KT_FREED,
 };
 
 static void kt_snap_set(struct kt_snap *s, const char *key, long long val)
@@ -193,6 +194,7 @@ void kt_expect(const char *file, int line, const struct kt_snap *a,
 		[KT_C_REUSED] = want.reused,
 		[KT_C_DROPPED] = want.dropped,
 		[KT_C_FALLBACK] = want.fallback,
+		[KT_C_FREED] = want.freed,
 	};
 	int i, off = 0;
 

@@ -36,6 +36,7 @@
 #define KT_REUSED		"odfork_tables_reused"
 #define KT_FALLBACK		"odfork_tables_fallback"
 #define KT_DROPPED		"odfork_tables_dropped"
+#define KT_FREED		"odfork_tables_freed"
 #define KT_AHEAD		"odfork_tables_unshared_ahead"
 #define KT_HELD			"odfork_tables_held"
 #define KT_AHEAD_PATH		"/proc/sys/vm/odfork_unshare_ahead"
@@ -137,7 +138,7 @@ long long kt_forks(void);
  * reads -1.  kt_expect() compares how much each one moved between two
  * snapshots with what the test wants (KT_ANY: not checked) and fails the
  * body with one line per counter that is off: these are the assertions
- * that sharing (and copying, reuse, dropping) really happened.
+ * that sharing (and copying, reuse, dropping, freeing) really happened.
  */
 enum kt_counter {
 	KT_C_FORKS,
@@ -146,6 +147,7 @@ enum kt_counter {
 	KT_C_REUSED,
 	KT_C_DROPPED,
 	KT_C_FALLBACK,
+	KT_C_FREED,
 	KT_NCOUNTERS
 };
 
@@ -156,7 +158,7 @@ struct kt_snap {
 };
 
 struct kt_delta {
-	long long forks, shared, copied, reused, dropped, fallback;
+	long long forks, shared, copied, reused, dropped, fallback, freed;
 };
 
 extern const char *const kt_counter_names[KT_NCOUNTERS];

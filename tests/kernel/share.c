@@ -3,8 +3,8 @@
  * kernel suite: PTE tables shared by an on-demand fork (DESIGN.md 4).
  *
  * Each test first asserts, through the /proc/vmstat counters, that the
- * fork shared the tables and that every later step copied, reused or
- * dropped exactly the tables it should; then it checks what the
+ * fork shared the tables and that every later step copied, reused,
+ * dropped or freed exactly the tables it should; then it checks what the
  * processes see: each one only its own writes, and the fork-time values
  * elsewhere.
  *
@@ -870,7 +870,7 @@ KT_TEST(test_share_isolation_siblings)
 		ag_quit(&kid[k]);
 	KT_STEP(&s, .dropped = (half - 1) * n);
 	ag_quit(&kid[SIBLINGS]);
-	KT_STEP(&s, .reused = n);
+	KT_STEP(&s, .freed = n);
 	for (k = 1; k <= half; k++)
 		ag_verify(&kid[k], ALL(base, n), VIEW(W(k, 0, n)));
 	for (k = 1; k <= half; k++)
@@ -1079,7 +1079,7 @@ KT_TEST(test_share_munmap)
 	ag_verify(&b, TABLE(base, 0), NOVIEW);
 	ag_verify(&b, TABLE(base, 2), NOVIEW);
 	ag_quit(&b);
-	KT_STEP(&s, .reused = 2);	/* b was the last holder of 0 and 2 */
+	KT_STEP(&s, .freed = 2);	/* b was the last holder of 0 and 2 */
 	ag_quit(&a);
 	return 0;
 }
@@ -1485,10 +1485,10 @@ KT_TEST(test_share_rss)
 
 	/*
 	 * The owner exits: it drops the 8 tables the child still shares,
-	 * and takes back (and frees) the 8 the child has copied.
+	 * and frees the 8 the child has copied (it is their last holder).
 	 */
 	ag_quit(&a);
-	KT_STEP(&s, .dropped = n - 8, .reused = 8);
+	KT_STEP(&s, .dropped = n - 8, .freed = 8);
 	ag_write(&b, base, W(1, 8, n));
 	KT_STEP(&s, .reused = n - 8);
 	got = rss_anon(&b);
@@ -1658,7 +1658,7 @@ KT_TEST(test_share_threads_writing)
 	atomic_store(&stop, 1);
 	for (j = 0; j < WRITERS; j++)
 		KT_EQ(pthread_join(w[j].th, NULL), 0);
-	KT_STEP(&b, .reused = n);	/* the child was the last holder */
+	KT_STEP(&b, .freed = n);	/* the child was the last holder */
 	return 0;
 }
 

@@ -122,8 +122,8 @@ static void writer_child(struct mu_peer *self, void *arg)
 
 /*
  * The end of a test: once the child is done, check the parent's tables of
- * r (if given), let the child exit, reap it; its exit drops or leaves for
- * reuse what it still shared.
+ * r (if given), let the child exit, reap it; its exit drops what it still
+ * shared with us, and frees what it held last.
  */
 static void end_child(struct mu_peer *peer, struct kt_snap *s, char *r)
 {
@@ -132,7 +132,7 @@ static void end_child(struct mu_peer *peer, struct kt_snap *s, char *r)
 		check_all(r);
 	mu_send(peer, 'q');
 	KT_EQ(mu_end(peer), 0);
-	KT_STEP(s, .dropped = KT_ANY, .reused = KT_ANY);
+	KT_STEP(s, .dropped = KT_ANY, .freed = KT_ANY);
 }
 
 KT_TEST(test_spans_shared)

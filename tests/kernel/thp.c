@@ -238,8 +238,8 @@ KT_TEST(test_split_khugepaged)
 	KT_STEP(&s, .reused = 1);
 	mu_send(&c, '3');
 	KT_EQ(mu_end(&c), 0);
-	/* The child was the last holder of tables 0-1, we of table 3. */
-	KT_STEP(&s, .reused = 2);
+	/* The child was the last holder of tables 0-1 (freed), we of table 3. */
+	KT_STEP(&s, .freed = 2);
 	/* The parent's table 3: pending reuse, taken back at the write. */
 	mu_fill(tab(a.r, 3), MU_PPT, 4);
 	KT_STEP(&s, .reused = 1);
@@ -309,9 +309,9 @@ static void khugepaged_after(bool on_demand)
 	mu_wait(&c, '2');
 	mu_send(&c, '2');
 	KT_EQ(mu_end(&c), 0);
-	/* The child was the last holder of every table. */
+	/* The child was the last holder of every table: it freed them. */
 	if (on_demand)
-		KT_STEP(&s, .reused = NT);
+		KT_STEP(&s, .freed = NT);
 	KT_STILL(&s);
 	KT_EQ(munmap(r, NT * MU_TABLE), 0);
 }

@@ -358,8 +358,8 @@ KT_TEST(test_move_from_shared)
 	mu_wait(&c, '2');
 	mu_send(&c, '2');
 	KT_EQ(mu_end(&c), 0);
-	/* The child dropped tables 1-3 and took back its table 0. */
-	KT_STEP(&s, .dropped = NT - 1, .reused = 1);
+	/* The child dropped tables 1-3 and freed table 0 (its last holder). */
+	KT_STEP(&s, .dropped = NT - 1, .freed = 1);
 
 	/*
 	 * Table 1 is pending reuse (the child is gone): the move takes it

@@ -874,10 +874,11 @@ static void reason_forced(void *arg)
 	"odfork_tables_dropped 30\n" \
 	"odfork_tables_fallback 4294967295\n" \
 	"odfork_tables_unshared_ahead 9\n" \
+	"odfork_tables_freed 11\n" \
 	"odfork_tables_future 5\n" \
 	"thp_fault_alloc 1\n"
 
-#define ALL_COUNTERS	0xbf	/* all but ODFORK_COUNTER_TABLES_HELD */
+#define ALL_COUNTERS	0x1bf	/* all but ODFORK_COUNTER_TABLES_HELD */
 
 struct big_counters {
 	struct odfork_counters c;
@@ -901,6 +902,7 @@ static void counters_patched(void *arg)
 	CHECK(c.tables_dropped == 30);
 	CHECK(c.tables_fallback == 4294967295ul);
 	CHECK(c.tables_unshared_ahead == 9);
+	CHECK(c.tables_freed == 11);
 	memset(&big, 0xff, sizeof(big));
 	CHECK(odfork_read_counters(0, &big.c, sizeof(big)) == ALL_COUNTERS);
 	CHECK(big.c.forks == 7 && big.later[0] == 0 && big.later[1] == 0);

@@ -95,6 +95,8 @@ static void print_counters(void)
 		  offsetof(struct odfork_counters, tables_fallback) },
 		{ ODFORK_COUNTER_TABLES_AHEAD, "odfork_tables_unshared_ahead",
 		  offsetof(struct odfork_counters, tables_unshared_ahead) },
+		{ ODFORK_COUNTER_TABLES_FREED, "odfork_tables_freed",
+		  offsetof(struct odfork_counters, tables_freed) },
 	};
 	struct odfork_counters c;
 	int mask = odfork_read_counters(0, &c, sizeof(c));
