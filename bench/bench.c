@@ -410,6 +410,28 @@ int bench_usage_error(const char *msg, const char *arg)
 	return bench_usage_errorf("%s: %s", msg, arg);
 }
 
+int bench_opt_int(const char *what, const char *arg, int lo, int hi,
+		  int *val)
+{
+	long v = bench_parse_int(arg, lo, hi);
+
+	if (v < 0)
+		return bench_usage_errorf("%s must be %d to %d: %s", what, lo,
+					  hi, arg);
+	*val = (int)v;
+	return 0;
+}
+
+int bench_opt_size(const char *arg, size_t *size)
+{
+	size_t v = bench_parse_size(arg);
+
+	if (!v || v % BENCH_PMD_SIZE)
+		return bench_usage_error("bad size (a multiple of 2M)", arg);
+	*size = v;
+	return 0;
+}
+
 /* The common options and then CMD's own, in OPTS and SHORT_OPTS. */
 static void bench_merge_opts(const struct bench_cmd *cmd, struct option *opts,
 			     char *short_opts, size_t len)
@@ -426,8 +448,12 @@ static void bench_merge_opts(const struct bench_cmd *cmd, struct option *opts,
 	snprintf(short_opts, len, "%sotrh", cmd->short_opts);
 }
 
-int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
-		     void *ctx, struct bench_out *out)
+/*
+ * Parse the command line of CMD into CTX and OUT (its CSV file opened);
+ * 0, or the exit status to return from main().
+ */
+static int bench_parse_args(const struct bench_cmd *cmd, int argc,
+			    char **argv, void *ctx, struct bench_out *out)
 {
 	struct option opts[MAX_OWN_OPTS + NR_COMMON_OPTS + 1];
 	const char *csv = NULL;
@@ -476,28 +502,42 @@ int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
 	return 0;
 }
 
-int bench_start(const struct bench_out *out, const char *what_fmt, ...)
+/* The header line; BENCH_EXIT_NO_ODFORK when odfork(2) is required. */
+static int bench_start(const struct bench_out *out, const char *what)
 {
 	const char *missing = bench_odfork_missing();
 	char desc[256];
-	va_list ap;
 
 	bench_describe(desc, sizeof(desc));
-	fprintf(out->table, "%s: %s, ", bench_prog, desc);
-	va_start(ap, what_fmt);
-	vfprintf(out->table, what_fmt, ap);
-	va_end(ap);
-	fprintf(out->table, ", odfork: %s\n",
-		missing ? "unavailable" : "available");
+	fprintf(out->table, "%s: %s, %s, odfork: %s\n", bench_prog, desc,
+		what, missing ? "unavailable" : "available");
 	if (missing)
 		fprintf(out->table, "%s: odfork unavailable: %s\n", bench_prog,
 			missing);
 	return out->require_odfork && missing ? BENCH_EXIT_NO_ODFORK : 0;
 }
 
-void bench_end(struct bench_out *out)
+static void bench_end(struct bench_out *out)
 {
 	if (out->csv && out->csv != stdout && fclose(out->csv))
 		bench_die("writing the CSV: %s", strerror(errno));
 	out->csv = NULL;
+}
+
+int bench_main(const struct bench_cmd *cmd, int argc, char **argv,
+	       void *ctx, struct bench_out *out)
+{
+	char what[256];
+	int ret;
+
+	ret = bench_parse_args(cmd, argc, argv, ctx, out);
+	if (ret)
+		return ret;
+	cmd->what(ctx, what, sizeof(what));
+	ret = bench_start(out, what);
+	if (ret)
+		return ret;
+	cmd->run(ctx);
+	bench_end(out);
+	return 0;
 }

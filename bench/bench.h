@@ -121,15 +121,23 @@ struct bench_cmd {
 	int (*parse)(int c, char *arg, void *ctx);
 	/* After the last option, or NULL: 0, or an exit status. */
 	int (*check)(void *ctx);
+	/* The WHAT of the header line ("128 MiB, 8 rounds") into BUF. */
+	void (*what)(const void *ctx, char *buf, size_t len);
+	/* The benchmark itself, on CTX as parsed (its bench_out included). */
+	void (*run)(const void *ctx);
 };
 
 /*
- * Parse the command line of CMD into CTX and OUT (its CSV file opened);
- * 0, or the exit status to return from main(): BENCH_EXIT_USAGE after a
- * message and the usage on stderr.  Exits 0 after --help.
+ * All of main() after CTX's defaults: parse the command line of CMD into
+ * CTX and OUT (its CSV file opened), print the header line on OUT's table
+ * ("PROG: KERNEL..., WHAT, odfork: available", or "unavailable" and a line
+ * with the reason), run CMD and close the CSV file (fatal if writing it
+ * failed).  Returns main()'s exit status: 0; BENCH_EXIT_USAGE after a
+ * message and the usage on stderr; BENCH_EXIT_NO_ODFORK with
+ * --require-odfork and no odfork(2); or CMD's own.  Exits 0 after --help.
  */
-int bench_parse_args(const struct bench_cmd *cmd, int argc, char **argv,
-		     void *ctx, struct bench_out *out);
+int bench_main(const struct bench_cmd *cmd, int argc, char **argv,
+	       void *ctx, struct bench_out *out);
 
 /* "PROG: MSG: ARG" and the usage on stderr; returns BENCH_EXIT_USAGE. */
 int bench_usage_error(const char *msg, const char *arg);
@@ -139,15 +147,17 @@ int bench_usage_errorf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /*
- * The header line on OUT's table: "PROG: KERNEL..., WHAT, odfork:
- * available" (or "unavailable", and a line with the reason).  Returns
- * BENCH_EXIT_NO_ODFORK with --require-odfork and no odfork(2), else 0.
+ * For CMD's parse: *VAL from ARG, an integer in [LO, HI], and 0; or the
+ * usage error "WHAT must be LO to HI: ARG" (*VAL unchanged).
  */
-int bench_start(const struct bench_out *out, const char *what_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int bench_opt_int(const char *what, const char *arg, int lo, int hi,
+		  int *val);
 
-/* Close OUT's CSV file; fatal if writing it failed. */
-void bench_end(struct bench_out *out);
+/*
+ * The same for a size, a multiple of 2M (bench_parse_size()); the usage
+ * error "bad size (a multiple of 2M): ARG".
+ */
+int bench_opt_size(const char *arg, size_t *size);
 
 /* "64M" and the like (K, M, G, T: powers of 1024); 0 for anything else. */
 size_t bench_parse_size(const char *s);

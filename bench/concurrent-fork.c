@@ -204,8 +204,9 @@ static void bench_k(const struct opts *o, int k)
 	}
 }
 
-static void run(const struct opts *o)
+static void run(const void *ctx)
 {
+	const struct opts *o = ctx;
 	char quit = CMD_QUIT;
 	int w;
 
@@ -243,22 +244,21 @@ static int parse_opt(int c, char *arg, void *ctx)
 
 	switch (c) {
 	case 'f':
-		o->forkers = bench_parse_int(arg, 1, MAX_FORKERS);
-		if (o->forkers < 0)
-			return bench_usage_error("forkers must be 1 to 16", arg);
-		return 0;
+		return bench_opt_int("forkers", arg, 1, MAX_FORKERS,
+				     &o->forkers);
 	case 's':
-		o->size = bench_parse_size(arg);
-		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return bench_usage_error("bad size (a multiple of 2M)",
-						 arg);
-		return 0;
+		return bench_opt_size(arg, &o->size);
 	default:	/* 'n' */
-		o->runs = bench_parse_int(arg, MIN_RUNS, MAX_RUNS);
-		if (o->runs < 0)
-			return bench_usage_error("runs must be 5 to 1000", arg);
-		return 0;
+		return bench_opt_int("runs", arg, MIN_RUNS, MAX_RUNS, &o->runs);
 	}
+}
+
+static void what(const void *ctx, char *buf, size_t len)
+{
+	const struct opts *o = ctx;
+
+	snprintf(buf, len, "%d forkers of %zu MiB, %d rounds", o->forkers,
+		 o->size >> 20, o->runs);
 }
 
 static const struct bench_cmd cmd = {
@@ -275,25 +275,14 @@ static const struct bench_cmd cmd = {
 	.short_opts = "f:s:n:",
 	.long_opts = long_opts,
 	.parse = parse_opt,
+	.what = what,
+	.run = run,
 };
 
 int main(int argc, char **argv)
 {
-	struct opts o;
-	int ret;
+	struct opts o = { .forkers = DEFAULT_FORKERS, .runs = DEFAULT_RUNS };
 
-	memset(&o, 0, sizeof(o));
-	o.forkers = DEFAULT_FORKERS;
 	o.size = bench_parse_size(DEFAULT_SIZE);
-	o.runs = DEFAULT_RUNS;
-	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
-	if (ret)
-		return ret;
-	ret = bench_start(&o.out, "%d forkers of %zu MiB, %d rounds",
-			  o.forkers, o.size >> 20, o.runs);
-	if (ret)
-		return ret;
-	run(&o);
-	bench_end(&o.out);
-	return 0;
+	return bench_main(&cmd, argc, argv, &o, &o.out);
 }

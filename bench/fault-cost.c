@@ -352,8 +352,9 @@ static void mark_missing(enum kase first, enum kase last, const char *why)
 			 "unavailable: %s", why);
 }
 
-static void run(const struct opts *o)
+static void run(const void *ctx)
 {
+	const struct opts *o = ctx;
 	const char *no_thp = bench_thp_missing();
 	char *mem;
 	int i;
@@ -406,10 +407,7 @@ static int parse_opt(int c, char *arg, void *ctx)
 						 arg);
 		return 0;
 	}
-	o->rounds = bench_parse_int(arg, 1, MAX_ROUNDS);
-	if (o->rounds < 0)
-		return bench_usage_error("rounds must be 1 to 1000", arg);
-	return 0;
+	return bench_opt_int("rounds", arg, 1, MAX_ROUNDS, &o->rounds);
 }
 
 static int check_opts(void *ctx)
@@ -420,6 +418,13 @@ static int check_opts(void *ctx)
 		return bench_usage_error("too many samples (size/2M * rounds)",
 					 "> 1048576");
 	return 0;
+}
+
+static void what(const void *ctx, char *buf, size_t len)
+{
+	const struct opts *o = ctx;
+
+	snprintf(buf, len, "%zu MiB, %d rounds", o->size >> 20, o->rounds);
 }
 
 static const struct bench_cmd cmd = {
@@ -437,24 +442,14 @@ static const struct bench_cmd cmd = {
 	.long_opts = long_opts,
 	.parse = parse_opt,
 	.check = check_opts,
+	.what = what,
+	.run = run,
 };
 
 int main(int argc, char **argv)
 {
-	struct opts o;
-	int ret;
+	struct opts o = { .rounds = DEFAULT_ROUNDS };
 
-	memset(&o, 0, sizeof(o));
 	o.size = bench_parse_size(DEFAULT_SIZE);
-	o.rounds = DEFAULT_ROUNDS;
-	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
-	if (ret)
-		return ret;
-	ret = bench_start(&o.out, "%zu MiB, %d rounds", o.size >> 20,
-			  o.rounds);
-	if (ret)
-		return ret;
-	run(&o);
-	bench_end(&o.out);
-	return 0;
+	return bench_main(&cmd, argc, argv, &o, &o.out);
 }

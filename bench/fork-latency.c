@@ -283,16 +283,9 @@ static int parse_opt(int c, char *arg, void *ctx)
 			return bench_usage_error("bad size list", arg);
 		return 0;
 	case 'n':
-		o->runs = bench_parse_int(arg, MIN_RUNS, MAX_RUNS);
-		if (o->runs < 0)
-			return bench_usage_error("runs must be 5 to 1000", arg);
-		return 0;
+		return bench_opt_int("runs", arg, MIN_RUNS, MAX_RUNS, &o->runs);
 	default:	/* 'p' */
-		o->passes = bench_parse_int(arg, 1, MAX_RUNS);
-		if (o->passes < 0)
-			return bench_usage_error("passes must be 1 to 1000",
-						 arg);
-		return 0;
+		return bench_opt_int("passes", arg, 1, MAX_RUNS, &o->passes);
 	}
 }
 
@@ -304,6 +297,27 @@ static int check_opts(void *ctx)
 		return 0;
 	return bench_usage_errorf("--passes %d is more than --runs %d",
 				  o->passes, o->runs);
+}
+
+static void what(const void *ctx, char *buf, size_t len)
+{
+	const struct opts *o = ctx;
+
+	if (o->passes > 1)
+		snprintf(buf, len, "%d runs per mode in %d passes", o->runs,
+			 o->passes);
+	else
+		snprintf(buf, len, "%d runs per mode", o->runs);
+}
+
+static void run(const void *ctx)
+{
+	const struct opts *o = ctx;
+
+	if (o->out.csv)
+		fputs(CSV_HEADER, o->out.csv);
+	print_table_head(o->out.table);
+	run_passes(o);
 }
 
 static const struct bench_cmd cmd = {
@@ -322,30 +336,15 @@ static const struct bench_cmd cmd = {
 	.long_opts = long_opts,
 	.parse = parse_opt,
 	.check = check_opts,
+	.what = what,
+	.run = run,
 };
 
 int main(int argc, char **argv)
 {
-	char defaults[] = DEFAULT_SIZES, passes[32] = "";
-	struct opts o;
-	int ret;
+	char defaults[] = DEFAULT_SIZES;
+	struct opts o = { .runs = DEFAULT_RUNS, .passes = 1 };
 
-	memset(&o, 0, sizeof(o));
 	o.nr_sizes = bench_parse_sizes(defaults, o.sizes, MAX_SIZES);
-	o.runs = DEFAULT_RUNS;
-	o.passes = 1;
-	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
-	if (ret)
-		return ret;
-	if (o.passes > 1)
-		snprintf(passes, sizeof(passes), " in %d passes", o.passes);
-	ret = bench_start(&o.out, "%d runs per mode%s", o.runs, passes);
-	if (ret)
-		return ret;
-	if (o.out.csv)
-		fputs(CSV_HEADER, o.out.csv);
-	print_table_head(o.out.table);
-	run_passes(&o);
-	bench_end(&o.out);
-	return 0;
+	return bench_main(&cmd, argc, argv, &o, &o.out);
 }

@@ -219,9 +219,11 @@ static void report(const struct opts *o, enum bench_mode mode,
 		name, n, r.min, r.median, r.max, p.median, shared);
 }
 
-static void run(const struct opts *o, bool odfork_ok)
+static void run(const void *ctx)
 {
 	static struct sample s[BENCH_NR_MODES][MAX_RUNS];
+	const struct opts *o = ctx;
+	bool odfork_ok = !bench_odfork_missing();
 	int i, m, n[BENCH_NR_MODES] = { 0 };
 
 	if (geteuid() != 0)
@@ -255,17 +257,16 @@ static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
 
-	if (c == 's') {
-		o->size = bench_parse_size(arg);
-		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return bench_usage_error("bad size (a multiple of 2M)",
-						 arg);
-		return 0;
-	}
-	o->runs = bench_parse_int(arg, 1, MAX_RUNS);
-	if (o->runs < 0)
-		return bench_usage_error("runs must be 1 to 100", arg);
-	return 0;
+	if (c == 's')
+		return bench_opt_size(arg, &o->size);
+	return bench_opt_int("runs", arg, 1, MAX_RUNS, &o->runs);
+}
+
+static void what(const void *ctx, char *buf, size_t len)
+{
+	const struct opts *o = ctx;
+
+	snprintf(buf, len, "%zu MiB, %d runs", o->size >> 20, o->runs);
 }
 
 static const struct bench_cmd cmd = {
@@ -282,23 +283,14 @@ static const struct bench_cmd cmd = {
 	.short_opts = "s:n:",
 	.long_opts = long_opts,
 	.parse = parse_opt,
+	.what = what,
+	.run = run,
 };
 
 int main(int argc, char **argv)
 {
-	struct opts o;
-	int ret;
+	struct opts o = { .runs = DEFAULT_RUNS };
 
-	memset(&o, 0, sizeof(o));
 	o.size = bench_parse_size(DEFAULT_SIZE);
-	o.runs = DEFAULT_RUNS;
-	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
-	if (ret)
-		return ret;
-	ret = bench_start(&o.out, "%zu MiB, %d runs", o.size >> 20, o.runs);
-	if (ret)
-		return ret;
-	run(&o, !bench_odfork_missing());
-	bench_end(&o.out);
-	return 0;
+	return bench_main(&cmd, argc, argv, &o, &o.out);
 }

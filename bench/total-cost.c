@@ -176,8 +176,9 @@ static void bench_mix(const struct opts *o, char *mem, int access,
 		print_row(o, &r[m]);
 }
 
-static void run(const struct opts *o)
+static void run(const void *ctx)
 {
+	const struct opts *o = ctx;
 	char *mem = bench_map(o->size, false);
 	int a, w;
 
@@ -206,35 +207,39 @@ static const struct option long_opts[] = {
 	{ NULL,			0,		   NULL, 0 },
 };
 
+/* A list of percentages (ARG, parsed in place) into PCTS and *NR. */
+static int parse_pcts(char *arg, int *pcts, int *nr)
+{
+	int n = bench_parse_ints(arg, pcts, MAX_PCTS, 0, 100);
+
+	if (n < 0)
+		return bench_usage_error("bad percentage list", arg);
+	*nr = n;
+	return 0;
+}
+
 static int parse_opt(int c, char *arg, void *ctx)
 {
 	struct opts *o = ctx;
 
 	switch (c) {
 	case 's':
-		o->size = bench_parse_size(arg);
-		if (!o->size || o->size % BENCH_PMD_SIZE)
-			return bench_usage_error("bad size (a multiple of 2M)",
-						 arg);
-		return 0;
+		return bench_opt_size(arg, &o->size);
 	case 'a':
-		o->nr_access = bench_parse_ints(arg, o->access, MAX_PCTS,
-						0, 100);
-		if (o->nr_access < 0)
-			return bench_usage_error("bad percentage list", arg);
-		return 0;
+		return parse_pcts(arg, o->access, &o->nr_access);
 	case 'w':
-		o->nr_writes = bench_parse_ints(arg, o->writes, MAX_PCTS,
-						0, 100);
-		if (o->nr_writes < 0)
-			return bench_usage_error("bad percentage list", arg);
-		return 0;
+		return parse_pcts(arg, o->writes, &o->nr_writes);
 	default:	/* 'n' */
-		o->runs = bench_parse_int(arg, 1, MAX_RUNS);
-		if (o->runs < 0)
-			return bench_usage_error("runs must be 1 to 100", arg);
-		return 0;
+		return bench_opt_int("runs", arg, 1, MAX_RUNS, &o->runs);
 	}
+}
+
+static void what(const void *ctx, char *buf, size_t len)
+{
+	const struct opts *o = ctx;
+
+	snprintf(buf, len, "%zu MiB, %d runs per mode", o->size >> 20,
+		 o->runs);
 }
 
 static const struct bench_cmd cmd = {
@@ -255,27 +260,17 @@ static const struct bench_cmd cmd = {
 	.short_opts = "s:a:w:n:",
 	.long_opts = long_opts,
 	.parse = parse_opt,
+	.what = what,
+	.run = run,
 };
 
 int main(int argc, char **argv)
 {
 	char access[] = DEFAULT_PCTS, writes[] = DEFAULT_PCTS;
-	struct opts o;
-	int ret;
+	struct opts o = { .runs = DEFAULT_RUNS };
 
-	memset(&o, 0, sizeof(o));
 	o.size = bench_parse_size(DEFAULT_SIZE);
 	o.nr_access = bench_parse_ints(access, o.access, MAX_PCTS, 0, 100);
 	o.nr_writes = bench_parse_ints(writes, o.writes, MAX_PCTS, 0, 100);
-	o.runs = DEFAULT_RUNS;
-	ret = bench_parse_args(&cmd, argc, argv, &o, &o.out);
-	if (ret)
-		return ret;
-	ret = bench_start(&o.out, "%zu MiB, %d runs per mode", o.size >> 20,
-			  o.runs);
-	if (ret)
-		return ret;
-	run(&o);
-	bench_end(&o.out);
-	return 0;
+	return bench_main(&cmd, argc, argv, &o, &o.out);
 }
