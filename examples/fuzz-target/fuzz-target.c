@@ -27,8 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../common.h"
 
 #define MAX_INPUT	(64 * 1024)	/* bytes of input parsed */
 
@@ -38,23 +39,6 @@ struct result {
 
 static uint64_t *keys;		/* strictly increasing */
 static uint64_t nr_keys;
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 /* The expensive initialization: every page of the state is written. */
 static int state_build(long mib)

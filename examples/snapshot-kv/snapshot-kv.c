@@ -25,11 +25,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
 #include <odfork.h>
+
+#include "../common.h"
 
 #define KV_DEFAULT_KEYS	(512u * 1024)
 #define KV_MAX_KEYS	(1u << 28)
@@ -55,23 +56,6 @@ static uint64_t *dirty;		/* one bit per slot changed since the fork */
 static struct undo *undo;
 static size_t nr_undo, max_undo;
 static uint64_t hits;		/* gets that found their key */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 static size_t table_bytes(void)
 {
@@ -218,7 +202,7 @@ static void snap_child(int fd)
 /* Serve requests until the child has written the snapshot. */
 static int serve_until(pid_t child)
 {
-	double start = now_ms();
+	double start = now_us();
 	uint64_t requests = 0;
 	int status;
 	pid_t r;
@@ -231,7 +215,7 @@ static int serve_until(pid_t child)
 	printf("snapshot-kv: served %llu requests (%llu hits) during the "
 	       "%.1f ms snapshot, %zu records changed\n",
 	       (unsigned long long)requests, (unsigned long long)hits,
-	       now_ms() - start, nr_undo);
+	       (now_us() - start) / 1e3, nr_undo);
 	if (r == child && WIFEXITED(status) && !WEXITSTATUS(status))
 		return 0;
 	fprintf(stderr, "snapshot-kv: the snapshot child failed\n");
@@ -270,7 +254,7 @@ static int snap_verify(int fd)
 
 static int snapshot(int fd)
 {
-	double start = now_ms();
+	double start = now_us();
 	pid_t pid = odfork();
 
 	if (pid == 0)
@@ -280,7 +264,7 @@ static int snapshot(int fd)
 		return -1;
 	}
 	printf("snapshot-kv: odfork() paused the store for %.3f ms\n",
-	       now_ms() - start);
+	       (now_us() - start) / 1e3);
 	return serve_until(pid) ? -1 : snap_verify(fd);
 }
 

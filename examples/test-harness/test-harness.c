@@ -20,10 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <odfork.h>
+
+#include "../common.h"
 
 #define MAX_RUNS	101
 #define SAMPLE		4096	/* keys a test looks up */
@@ -43,24 +44,7 @@ static uint64_t mask;		/* number of slots - 1 */
 static uint64_t nr_ents;	/* keys key_of(0 .. nr_ents - 1) */
 static uint64_t pristine_sum;	/* idx_sum() right after the build */
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-/* A bijection with mix64(0) == 0: distinct, non-zero keys for i >= 1. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
+/* Distinct, non-zero keys: mix64() is a bijection, mix64(0) == 0. */
 static uint64_t key_of(uint64_t i)
 {
 	return mix64(i + 1);
