@@ -69,6 +69,14 @@ int run_in_child(void (*fn)(void *arg), void *arg);
  * EXIT_SKIP into a cmocka skip. */
 void assert_child_ok(void (*fn)(void *arg), void *arg);
 
+/* Define the cmocka test TEST: assert_child_ok(FN, NULL). */
+#define CHILD_TEST(test, fn)						\
+	static void test(void **state)					\
+	{								\
+		(void)state;						\
+		assert_child_ok(fn, NULL);				\
+	}
+
 /* In a child: become nobody when root.  0, or -1 when that fails. */
 int drop_root(void);
 

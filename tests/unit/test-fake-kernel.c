@@ -1102,33 +1102,36 @@ static void test_hooks_lock_held_odfork(void **state)
 	assert_child_ok(hooks_lock_held, (void *)1);
 }
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+/* assert_child_ok(fn, &cases[i]) for each element of the array CASES. */
+#define EACH_CASE_OK(fn, cases)						\
+	each_case_ok(fn, cases, sizeof(cases) / sizeof((cases)[0]),	\
+		     sizeof((cases)[0]))
 
-static void test_probe_one_feature(void **state)
+static void each_case_ok(void (*fn)(void *arg), const void *cases, size_t n,
+			 size_t size)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		assert_child_ok(fn, (char *)cases + i * size);
+}
+
+static void test_probe_one_feature(void **state)
+{
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(one_features); i++)
-		assert_child_ok(probe_one, (void *)&one_features[i]);
+	EACH_CASE_OK(probe_one, one_features);
 }
 
 static void test_probe_syscall(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(syscall_cases); i++)
-		assert_child_ok(probe_syscall, (void *)&syscall_cases[i]);
+	EACH_CASE_OK(probe_syscall, syscall_cases);
 }
 
 static void test_probe_env(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(env_cases); i++)
-		assert_child_ok(probe_env, (void *)&env_cases[i]);
+	EACH_CASE_OK(probe_env, env_cases);
 }
 
 static void test_probe_threads_flapping(void **state)
@@ -1137,13 +1140,8 @@ static void test_probe_threads_flapping(void **state)
 	assert_child_ok(probe_threads, (void *)1);
 }
 
-/* A cmocka test running scenario fn in a child. */
-#define SCENARIO(fn)							\
-	static void test_##fn(void **state)				\
-	{								\
-		(void)state;						\
-		assert_child_ok(fn, NULL);				\
-	}
+/* A cmocka test test_FN running scenario FN in a child. */
+#define SCENARIO(fn)	CHILD_TEST(test_##fn, fn)
 
 SCENARIO(probe_patched)
 SCENARIO(probe_old)

@@ -103,11 +103,7 @@ static void fork_fails_child(void *arg)
 	CHECK(hook_calls[0] == 1 && hook_calls[1] == 1 && hook_calls[2] == 0);
 }
 
-static void test_fork_fails(void **state)
-{
-	(void)state;
-	assert_child_ok(fork_fails_child, NULL);
-}
+CHILD_TEST(test_fork_fails, fork_fails_child)
 
 static int atfork_calls[3];
 
@@ -148,11 +144,7 @@ static void libc_fork_child(void *arg)
 	CHECK(wait_status(pid) == 0);
 }
 
-static void test_libc_fork_handling(void **state)
-{
-	(void)state;
-	assert_child_ok(libc_fork_child, NULL);
-}
+CHILD_TEST(test_libc_fork_handling, libc_fork_child)
 
 static atomic_int forker_failures;
 

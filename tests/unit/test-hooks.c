@@ -105,11 +105,7 @@ static void order_child(void *arg)
 	CHECK_LOGS("P5P4P2P1p1p2p5", "P5P4P2P1c1c2c3c5");
 }
 
-static void test_order(void **state)
-{
-	(void)state;
-	assert_child_ok(order_child, NULL);
-}
+CHILD_TEST(test_order, order_child)
 
 static void register_6(void *arg)
 {
@@ -135,11 +131,7 @@ static void nested_child(void *arg)
 	CHECK_LOGS("P6P6P1p1p6p6", "P6P6P1c1c6c6");
 }
 
-static void test_nested(void **state)
-{
-	(void)state;
-	assert_child_ok(nested_child, NULL);
-}
+CHILD_TEST(test_nested, nested_child)
 
 /* Same from a child hook: the child's next odfork() runs the new hook. */
 static void nested_in_child_child(void *arg)
@@ -163,11 +155,7 @@ static void nested_in_child_child(void *arg)
 	CHECK(!strcmp(hook_log, "P1p1"));
 }
 
-static void test_nested_in_child(void **state)
-{
-	(void)state;
-	assert_child_ok(nested_in_child_child, NULL);
-}
+CHILD_TEST(test_nested_in_child, nested_in_child_child)
 
 /* A refused registration leaves the earlier ones working. */
 static void einval_child(void *arg)
@@ -184,11 +172,7 @@ static void einval_child(void *arg)
 	CHECK_LOGS("P3P1p1", "P3P1c1");
 }
 
-static void test_einval(void **state)
-{
-	(void)state;
-	assert_child_ok(einval_child, NULL);
-}
+CHILD_TEST(test_einval, einval_child)
 
 /* Hooks belong to odfork(): plain fork() does not run them. */
 static void plain_fork_child(void *arg)
@@ -207,11 +191,7 @@ static void plain_fork_child(void *arg)
 	CHECK_LOGS("P1p1", "P1c1");
 }
 
-static void test_plain_fork(void **state)
-{
-	(void)state;
-	assert_child_ok(plain_fork_child, NULL);
-}
+CHILD_TEST(test_plain_fork, plain_fork_child)
 
 /*
  * One thread registers hooks all the time while this one forks.  Each
@@ -320,17 +300,9 @@ static void race_fork_child(void *arg)
 	race_child(fork_registers);
 }
 
-static void test_register_while_odfork(void **state)
-{
-	(void)state;
-	assert_child_ok(race_odfork_child, NULL);
-}
+CHILD_TEST(test_register_while_odfork, race_odfork_child)
 
-static void test_register_while_fork(void **state)
-{
-	(void)state;
-	assert_child_ok(race_fork_child, NULL);
-}
+CHILD_TEST(test_register_while_fork, race_fork_child)
 
 /* Removal: the newest matching registration, arguments included. */
 static void remove_child(void *arg)
@@ -369,11 +341,7 @@ static void remove_child(void *arg)
 	CHECK_LOGS("", "");
 }
 
-static void test_remove(void **state)
-{
-	(void)state;
-	assert_child_ok(remove_child, NULL);
-}
+CHILD_TEST(test_remove, remove_child)
 
 /*
  * A prepare hook that removes itself: this odfork() still runs its parent
@@ -396,11 +364,7 @@ static void remove_self_child(void *arg)
 	CHECK_LOGS("P2p2", "P2c2");
 }
 
-static void test_remove_from_hook(void **state)
-{
-	(void)state;
-	assert_child_ok(remove_self_child, NULL);
-}
+CHILD_TEST(test_remove_from_hook, remove_self_child)
 
 /*
  * A removal waits for an odfork() of another thread that runs the hook:
@@ -467,11 +431,7 @@ static void remove_waits_child(void *arg)
 	CHECK(odfork_thread(NULL) == NULL);
 }
 
-static void test_remove_waits(void **state)
-{
-	(void)state;
-	assert_child_ok(remove_waits_child, NULL);
-}
+CHILD_TEST(test_remove_waits, remove_waits_child)
 
 /*
  * A child forked while another thread runs a hook: that thread is not in
@@ -500,11 +460,7 @@ static void remove_in_child_child(void *arg)
 	CHECK(pthread_join(forker, &ret) == 0 && ret == NULL);
 }
 
-static void test_remove_in_child(void **state)
-{
-	(void)state;
-	assert_child_ok(remove_in_child_child, NULL);
-}
+CHILD_TEST(test_remove_in_child, remove_in_child_child)
 
 /*
  * As a plugin that is loaded and unloaded again and again while another
@@ -559,11 +515,7 @@ static void plugin_child(void *arg)
 	CHECK(atomic_load(&late_calls) == 0);
 }
 
-static void test_remove_unload(void **state)
-{
-	(void)state;
-	assert_child_ok(plugin_child, NULL);
-}
+CHILD_TEST(test_remove_unload, plugin_child)
 
 int main(void)
 {
