@@ -116,3 +116,23 @@ pid_t dead_pid(void)
 	assert_int_equal(wait_status(pid), 0);
 	return pid;
 }
+
+int hook_calls[3];
+
+void count_prepare(void *arg)
+{
+	(void)arg;
+	hook_calls[0]++;
+}
+
+void count_parent(void *arg)
+{
+	(void)arg;
+	hook_calls[1]++;
+}
+
+void count_child(void *arg)
+{
+	(void)arg;
+	hook_calls[2]++;
+}

@@ -77,6 +77,15 @@ void assert_child_ok(void (*fn)(void *arg), void *arg);
 		assert_child_ok(fn, NULL);				\
 	}
 
+/*
+ * odfork_atfork() hooks that count their calls: prepare in hook_calls[0],
+ * parent in hook_calls[1], child in hook_calls[2].
+ */
+extern int hook_calls[3];
+void count_prepare(void *arg);
+void count_parent(void *arg);
+void count_child(void *arg);
+
 /* In a child: become nobody when root.  0, or -1 when that fails. */
 int drop_root(void);
 

@@ -64,26 +64,6 @@ static void test_next_consumed(void **state)
 	assert_int_equal(wait_status(pid), 0);
 }
 
-static int hook_calls[3];
-
-static void count_prepare(void *arg)
-{
-	(void)arg;
-	hook_calls[0]++;
-}
-
-static void count_parent(void *arg)
-{
-	(void)arg;
-	hook_calls[1]++;
-}
-
-static void count_child(void *arg)
-{
-	(void)arg;
-	hook_calls[2]++;
-}
-
 /* fork() fails: -1, fork()'s errno; prepare and parent hooks ran. */
 static void fork_fails_child(void *arg)
 {

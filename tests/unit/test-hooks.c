@@ -107,16 +107,10 @@ static void order_child(void *arg)
 
 CHILD_TEST(test_order, order_child)
 
-static void register_6(void *arg)
+/* A hook that registers a logger: ARG is its id. */
+static void register_logger(void *arg)
 {
-	(void)arg;
-	CHECK(add_logger(6) == 0);
-}
-
-static void register_7(void *arg)
-{
-	(void)arg;
-	CHECK(add_logger(7) == 0);
+	CHECK(add_logger((intptr_t)arg) == 0);
 }
 
 /* A hook registering a hook: no deadlock, effective from the next odfork(). */
@@ -124,7 +118,7 @@ static void nested_child(void *arg)
 {
 	(void)arg;
 	CHECK(add_logger(1) == 0);
-	CHECK(odfork_atfork(register_6, NULL, NULL, NULL) == 0);
+	CHECK(odfork_atfork(register_logger, NULL, NULL, (void *)6) == 0);
 	CHECK_LOGS("P1p1", "P1c1");
 	/* the prepare hook now registers a 6 at every odfork() */
 	CHECK_LOGS("P6P1p1p6", "P6P1c1c6");
@@ -141,7 +135,8 @@ static void nested_in_child_child(void *arg)
 
 	(void)arg;
 	CHECK(add_logger(1) == 0);
-	CHECK(odfork_atfork(NULL, register_7, register_7, NULL) == 0);
+	CHECK(odfork_atfork(NULL, register_logger, register_logger,
+			    (void *)7) == 0);
 	pid = odfork();
 	if (pid == 0) {
 		/* in the child: 7 registered by the child hook */
@@ -203,26 +198,6 @@ CHILD_TEST(test_plain_fork, plain_fork_child)
 #define NR_RACE_FORKS	100
 
 static atomic_int stop_registering;
-static int counts[3];
-
-static void count_prepare(void *arg)
-{
-	(void)arg;
-	counts[0]++;
-}
-
-static void count_parent(void *arg)
-{
-	(void)arg;
-	counts[1]++;
-}
-
-static void count_child(void *arg)
-{
-	(void)arg;
-	counts[2]++;
-}
-
 static int register_failed;
 
 static void *registrar(void *arg)
@@ -254,7 +229,7 @@ static int odfork_counted(void)
 	int fds[2], got = -1;
 	pid_t pid;
 
-	counts[0] = counts[1] = counts[2] = 0;
+	hook_calls[0] = hook_calls[1] = hook_calls[2] = 0;
 	CHECK(pipe(fds) == 0);
 	pid = odfork();
 	if (pid == 0) {
@@ -262,13 +237,13 @@ static int odfork_counted(void)
 		if (CHILD_MAY_MALLOC &&
 		    odfork_atfork(NULL, NULL, count_child, NULL))
 			child_exit(2);
-		child_exit(write(fds[1], &counts[2], sizeof(int)) ==
+		child_exit(write(fds[1], &hook_calls[2], sizeof(int)) ==
 			   sizeof(int) ? 0 : 3);
 	}
 	CHECK(pid > 0);
 	CHECK(wait_status(pid) == 0);
 	CHECK(read(fds[0], &got, sizeof(got)) == sizeof(got));
-	CHECK(counts[0] == counts[1] && got == counts[0]);
+	CHECK(hook_calls[0] == hook_calls[1] && got == hook_calls[0]);
 	close(fds[0]);
 	close(fds[1]);
 	return 0;
@@ -409,17 +384,29 @@ static void *remove_thread(void *arg)
 	return (void *)(intptr_t)ret + (intptr_t)arg;
 }
 
-static void remove_waits_child(void *arg)
+/*
+ * Register blocking_prepare() and start a thread that odforks: returns
+ * that thread once it is in the hook, where it waits for a byte on go_on.
+ */
+static pthread_t fork_in_hook(void)
 {
-	pthread_t forker, remover;
-	void *ret;
-	char c = 'g';
+	pthread_t forker;
+	char c;
 
-	(void)arg;
 	CHECK(pipe(in_prepare) == 0 && pipe(go_on) == 0);
 	CHECK(odfork_atfork(blocking_prepare, note_parent, NULL, NULL) == 0);
 	CHECK(pthread_create(&forker, NULL, odfork_thread, NULL) == 0);
 	CHECK(read(in_prepare[0], &c, 1) == 1);
+	return forker;
+}
+
+static void remove_waits_child(void *arg)
+{
+	pthread_t forker = fork_in_hook(), remover;
+	void *ret;
+	char c = 'g';
+
+	(void)arg;
 	CHECK(pthread_create(&remover, NULL, remove_thread, NULL) == 0);
 	usleep(100000);
 	CHECK(!atomic_load(&removed));	/* waits for the odfork() */
@@ -439,16 +426,12 @@ CHILD_TEST(test_remove_waits, remove_waits_child)
  */
 static void remove_in_child_child(void *arg)
 {
-	pthread_t forker;
+	pthread_t forker = fork_in_hook();
 	void *ret;
 	pid_t pid;
 	char c = 'g';
 
 	(void)arg;
-	CHECK(pipe(in_prepare) == 0 && pipe(go_on) == 0);
-	CHECK(odfork_atfork(blocking_prepare, note_parent, NULL, NULL) == 0);
-	CHECK(pthread_create(&forker, NULL, odfork_thread, NULL) == 0);
-	CHECK(read(in_prepare[0], &c, 1) == 1);
 	pid = fork();
 	if (pid == 0) {
 		alarm(10);	/* a wait for the missing thread: SIGALRM */
