@@ -12,6 +12,7 @@
 
 PROG=$1
 CASE=$2
+NAME=fork-latency
 HEADER=mode,size_bytes,runs,min_us,median_us,max_us,tables_shared_per_fork,huge_pct
 
 if [ ! -x "$PROG" ] || [ -z "$CASE" ]; then
@@ -24,33 +25,8 @@ trap 'rm -rf "$T"' EXIT
 
 # shellcheck source=tests/cmdtest.sh
 . "$(dirname "$0")/../tests/cmdtest.sh"
-
-# The header (stderr, or stdout with --table) has HEADER-PATTERN.
-expect_header() {
-	cat "$T/out" "$T/err" | grep -q -e "^fork-latency: $1" ||
-		fail "no header line '$1'"
-}
-
-# The kernel's odfork(2) as the program sees it, from its header.
-has_odfork() {
-	cat "$T/out" "$T/err" | grep -q '^fork-latency: .*odfork: available$'
-}
-
-# The series adds vm.odfork with the syscall: the probe must agree.
-check_probe() {
-	if [ -e /proc/sys/vm/odfork ]; then
-		has_odfork || fail "odfork(2) unavailable with vm.odfork there"
-	else
-		has_odfork && fail "odfork(2) available without vm.odfork"
-		expect_header 'odfork unavailable: syscall'
-	fi
-}
-
-# THP as the kernel offers it.
-has_thp() {
-	[ -r /sys/kernel/mm/transparent_hugepage/enabled ] &&
-		! grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled
-}
+# shellcheck source=bench/test-lib.sh
+. "$(dirname "$0")/test-lib.sh"
 
 # check_row FILE MODE SIZE: the row is there, with 8 columns; fork rows
 # and available odfork and fork-thp rows carry $RUNS runs with
@@ -129,13 +105,7 @@ passes)
 	;;
 require)
 	run "$PROG" --sizes 4M --runs 5 --require-odfork
-	check_probe
-	if has_odfork; then
-		expect_rc 0
-	else
-		expect_rc 3
-		[ ! -s "$T/out" ] || fail "output despite missing odfork(2)"
-	fi
+	expect_required
 	;;
 merge)
 	# Three boots' CSVs (steps/fork-latency.merge.sh, run.sh's bench-boots)
@@ -193,9 +163,7 @@ bad-args)
 		    "--passes 0" "--runs 5 --passes 6" "--bogus" "extra"; do
 		# shellcheck disable=SC2086
 		run "$PROG" $args
-		expect_rc 2
-		[ ! -s "$T/out" ] || fail "stdout not empty"
-		expect_err 'Usage:'
+		expect_usage_error
 	done
 	;;
 *)

@@ -26,25 +26,8 @@ trap 'rm -rf "$T"' EXIT
 TEST_NAME=$NAME
 # shellcheck source=tests/cmdtest.sh
 . "$(dirname "$0")/../tests/cmdtest.sh"
-
-has_odfork() {
-	grep -q "^$NAME: .*odfork: available$" "$T/out" "$T/err"
-}
-
-has_thp() {
-	[ -r /sys/kernel/mm/transparent_hugepage/enabled ] &&
-		! grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled
-}
-
-# The series adds vm.odfork with the syscall: the probe must agree.
-check_probe() {
-	if [ -e /proc/sys/vm/odfork ]; then
-		has_odfork || fail "odfork(2) unavailable with vm.odfork there"
-	else
-		has_odfork && fail "odfork(2) available without vm.odfork"
-	fi
-	return 0
-}
+# shellcheck source=bench/test-lib.sh
+. "$(dirname "$0")/test-lib.sh"
 
 # rows PATTERN: the CSV rows whose first column matches PATTERN.
 rows() {
@@ -59,6 +42,21 @@ check_times() {
 		m !~ /^[0-9]+\.[0-9]+$/ || a + 0 > b + 0 || b + 0 > m + 0 {
 			exit 1
 		}' || fail "bad times in '$1'"
+}
+
+# check_modes FORK ODFORK COLUMN UNAVAILABLE WHAT: the fork row that
+# starts with FORK has times from COLUMN; so has the odfork row that starts
+# with ODFORK where the kernel has odfork(2), else it is UNAVAILABLE.  WHAT
+# names them in messages.
+check_modes() {
+	row=$(rows fork | grep "^$1") || fail "no fork row for $5"
+	check_times "$row" "$3"
+	row=$(rows odfork | grep "^$2") || fail "no odfork row for $5"
+	if has_odfork; then
+		check_times "$row" "$3"
+	else
+		[ "$row" = "$4" ] || fail "odfork measured without odfork(2)"
+	fi
 }
 
 check_header() {
@@ -102,17 +100,10 @@ check_total_cost() {
 	check_header mode,size_bytes,access_pct,write_pct,runs,min_us,median_us,max_us,tables_copied_per_run 9
 	for a in 0 100; do
 		for w in 0 100; do
-			row=$(rows fork | grep "^fork,4194304,$a,$w,2,") ||
-				fail "no fork row for $a% $w%"
-			check_times "$row" 6
-			row=$(rows odfork | grep "^odfork,4194304,$a,$w,") ||
-				fail "no odfork row for $a% $w%"
-			if has_odfork; then
-				check_times "$row" 6
-			else
-				[ "$row" = "odfork,4194304,$a,$w,0,,,,unavailable" ] ||
-					fail "odfork measured without odfork(2)"
-			fi
+			check_modes "fork,4194304,$a,$w,2," \
+				"odfork,4194304,$a,$w," 6 \
+				"odfork,4194304,$a,$w,0,,,,unavailable" \
+				"$a% $w%"
 		done
 	done
 }
@@ -121,17 +112,9 @@ check_total_cost() {
 check_concurrent_fork() {
 	check_header mode,forkers,size_bytes,samples,min_us,median_us,max_us,tables_shared_per_fork 5
 	for k in 1 2; do
-		row=$(rows fork | grep "^fork,$k,4194304,$((5 * k)),") ||
-			fail "no fork row for $k forkers"
-		check_times "$row" 5
-		row=$(rows odfork | grep "^odfork,$k,4194304,") ||
-			fail "no odfork row for $k forkers"
-		if has_odfork; then
-			check_times "$row" 5
-		else
-			[ "$row" = "odfork,$k,4194304,0,,,,unavailable" ] ||
-				fail "odfork measured without odfork(2)"
-		fi
+		check_modes "fork,$k,4194304,$((5 * k))," \
+			"odfork,$k,4194304," 5 \
+			"odfork,$k,4194304,0,,,,unavailable" "$k forkers"
 	done
 }
 
@@ -170,21 +153,13 @@ csv)
 require)
 	# shellcheck disable=SC2046
 	run "$PROG" $(small_args) --require-odfork
-	check_probe
-	if has_odfork; then
-		expect_rc 0
-	else
-		expect_rc 3
-		[ ! -s "$T/out" ] || fail "output despite missing odfork(2)"
-	fi
+	expect_required
 	;;
 bad-args)
 	bad_args | tr '|' '\n' | while read -r args; do
 		# shellcheck disable=SC2086
 		run "$PROG" $args
-		expect_rc 2
-		[ ! -s "$T/out" ] || fail "stdout not empty"
-		grep -q 'Usage:' "$T/err" || fail "stderr lacks 'Usage:'"
+		expect_usage_error
 	done || exit 1
 	;;
 help)
