@@ -161,19 +161,29 @@ step_variant_field() {
 	step_field "$1" "$2" | awk -v q=$quick '{ print q ? $1 : $2 }'
 }
 
+# That field of each step of this run, one a line; $2 for a step that
+# does not say.
+steps_variant_field() {
+	local s v
+
+	for s in $steps; do
+		v=$(step_variant_field "$s" "$1")
+		echo "${v:-$2}"
+	done
+}
+
 # Guest memory: --mem, or in MiB the most any step asks for ("# bench-mem-mib:
 # QUICK FULL"), and for fork-latency with --sizes the largest size plus
 # 2 GiB.
 guest_mem() {
-	local s need max=3072
+	local need max=3072
 
 	if [ -n "$mem" ]; then
 		echo "$mem"
 		return
 	fi
-	for s in $steps; do
-		need=$(step_variant_field "$s" mem-mib)
-		[ "${need:-0}" -le "$max" ] || max=$need
+	for need in $(steps_variant_field mem-mib 0); do
+		[ "$need" -le "$max" ] || max=$need
 	done
 	if [ -n "$sizes" ]; then
 		need=$(echo "$sizes" | tr ',' '\n' | awk '
@@ -195,15 +205,14 @@ guest_mem() {
 # plus what each step asks for ("# bench-timeout-s: QUICK FULL"; 600 s
 # when it does not say).
 vm_timeout() {
-	local s t sum=300
+	local t sum=300
 
 	if [ -n "$timeout" ]; then
 		echo "$timeout"
 		return
 	fi
-	for s in $steps; do
-		t=$(step_variant_field "$s" timeout-s)
-		sum=$((sum + ${t:-600}))
+	for t in $(steps_variant_field timeout-s 600); do
+		sum=$((sum + t))
 	done
 	echo $sum
 }
