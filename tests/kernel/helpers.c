@@ -344,36 +344,46 @@ int kt_write_file(const char *path, const char *text)
 	return err;
 }
 
-int kt_read_mode_file(const char *path)
+/*
+ * The number that is the whole of file PATH, as the kernel prints one:
+ * digits and a newline.  0 and *V; 1 for any other content, left in BUF
+ * (LEN bytes); or the read's -errno.
+ */
+static int read_number(const char *path, char *buf, size_t len, long *v)
 {
-	char buf[64];
 	char *end;
-	long v;
-	int n = kt_read_file(path, buf, sizeof(buf));
+	int n = kt_read_file(path, buf, len);
 
 	if (n < 0)
 		return n;
 	errno = 0;
-	v = strtol(buf, &end, 10);
+	*v = strtol(buf, &end, 10);
 	if (buf[0] < '0' || buf[0] > '9' || errno || strcmp(end, "\n") != 0)
+		return 1;
+	return 0;
+}
+
+int kt_read_mode_file(const char *path)
+{
+	char buf[64];
+	long v;
+	int err = read_number(path, buf, sizeof(buf), &v);
+
+	if (err > 0)
 		kt_fail(__FILE__, __LINE__, "%s: bad content \"%s\"",
 			path, buf);
-	return (int)v;
+	return err ? err : (int)v;
 }
 
 int kt_sysctl_get_at(const char *path)
 {
-	char buf[32];
-	char *end;
+	char buf[64];
 	long v;
-	int n = kt_read_file(path, buf, sizeof(buf));
+	int err = read_number(path, buf, sizeof(buf), &v);
 
-	if (n < 0)
-		return n;
-	v = strtol(buf, &end, 10);
-	if (end == buf || (*end != '\n' && *end != '\0'))
+	if (err > 0)
 		return -EINVAL;
-	return (int)v;
+	return err ? err : (int)v;
 }
 
 int kt_sysctl_get(void)

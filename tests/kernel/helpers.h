@@ -206,7 +206,8 @@ long kt_status_kb(pid_t pid, const char *key);
 /* A line of /proc/<pid>/odfork_stat; fails the body when it is missing. */
 long long kt_pid_stat(pid_t pid, const char *name);
 
-/* vm.odfork: value or -errno; write text: 0 or -errno. */
+/* vm.odfork: value, -EINVAL when the text is not "<decimal>\n", or
+ * -errno; write text: 0 or -errno. */
 int kt_sysctl_get(void);
 int kt_sysctl_write(const char *text);
 /* Set vm.odfork in a body (fails the body on error). */
