@@ -183,19 +183,9 @@ void mu_thread(pthread_t *th, void *(*fn)(void *), void *arg)
 
 uint64_t mu_pagemap(pid_t pid, const void *addr)
 {
-	char path[64];
 	uint64_t e;
-	off_t off = (off_t)((uintptr_t)addr / MU_PAGE) * 8;
-	int fd;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/pagemap");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, &e, sizeof(e), off) != (ssize_t)sizeof(e))
-		kt_fail(__FILE__, __LINE__, "read %s at %p", path, addr);
-	close(fd);
+	mu_pagemap_range(pid, addr, 1, &e);
 	return e;
 }
 
@@ -212,7 +202,7 @@ void mu_pagemap_range(pid_t pid, const void *p, size_t n, uint64_t *e)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 ||
 	    pread(fd, e, n * sizeof(*e), off) != (ssize_t)(n * sizeof(*e)))
-		kt_fail(__FILE__, __LINE__, "read %s", path);
+		kt_fail(__FILE__, __LINE__, "read %s at %p", path, p);
 	close(fd);
 }
 
