@@ -398,6 +398,22 @@ KT_TEST(test_reclaim_like_fork)
 }
 
 /*
+ * In a new cgroup (its path in CG, LEN bytes): RT tables of pattern 0 at
+ * a->r, odforked into *c running FN(a); the fork shared every table (*s:
+ * the counters from before it).
+ */
+static void rcl_fork(struct rcl *a, struct mu_peer *c, struct kt_snap *s,
+		     mu_child_fn fn, char *cg, size_t len)
+{
+	mu_cg_enter(cg, len, CG_NAME);
+	a->r = kt_map_tables(RT);
+	mu_fill(a->r, RPAGES, 0);
+	kt_snap(s);
+	mu_odfork(c, fn, a);
+	KT_STEP(s, .forks = 1, .shared = RT, .fallback = KT_ANY);
+}
+
+/*
  * test_squeeze_while_busy: memory.max far below what the two processes
  * use, while each reads the half the other writes and writes its own:
  * reclaim takes pages from the shared tables and from the copies, and
@@ -429,12 +445,7 @@ KT_TEST(test_squeeze_while_busy)
 	long long out;
 	unsigned int i;
 
-	mu_cg_enter(cg, sizeof(cg), CG_NAME);
-	a.r = kt_map_tables(RT);
-	mu_fill(a.r, RPAGES, 0);
-	kt_snap(&s);
-	mu_odfork(&c, sq_child, &a);
-	KT_STEP(&s, .forks = 1, .shared = RT, .fallback = KT_ANY);
+	rcl_fork(&a, &c, &s, sq_child, cg, sizeof(cg));
 	out = kt_vmstat("pswpout");
 	snprintf(max, sizeof(max), "%s/memory.max", cg);
 	mu_set(max, SQ_MAX);
@@ -480,12 +491,7 @@ KT_TEST(test_swapoff_after_shared_reclaim)
 	char cg[128];
 	int rounds;
 
-	mu_cg_enter(cg, sizeof(cg), CG_NAME);
-	a.r = kt_map_tables(RT);
-	mu_fill(a.r, RPAGES, 0);
-	kt_snap(&s);
-	mu_odfork(&c, sar_child, &a);
-	KT_STEP(&s, .forks = 1, .shared = RT, .fallback = KT_ANY);
+	rcl_fork(&a, &c, &s, sar_child, cg, sizeof(cg));
 	KT_ASSERT(reclaim_cg(cg, &rounds) >= RECLAIM_BYTES / 2);
 	KT_ASSERT(both_swapped(a.r, RPAGES, c.pid) >= RPAGES / 4);
 	KT_STILL(&s);
