@@ -293,12 +293,50 @@ static void peer_expect_at(struct peer *pr, char c, int line)
 
 #define peer_expect(pr, c) peer_expect_at(pr, c, __LINE__)
 
+#define peer_odfork(pr, s, n)	peer_odfork_at(pr, s, n, __LINE__)
+
+/*
+ * peer_fork() after a snapshot of the counters in *s: returns 0 in the
+ * child; in the parent the child's pid, once the fork has shared at
+ * least n tables.
+ */
+static pid_t peer_odfork_at(struct peer *pr, struct snap *s, long long n,
+			    int line)
+{
+	snap_take(s);
+	if (peer_fork(pr) == 0)
+		return 0;
+	expect_moved_at(s, SHARED, n, line);
+	return pr->pid;
+}
+
+#define peer_ask(pr, c)	peer_ask_at(pr, c, __LINE__)
+
+/* Send c, then wait for the other side's 'k'. */
+static void peer_ask_at(struct peer *pr, char c, int line)
+{
+	peer_send(pr, c);
+	peer_expect_at(pr, 'k', line);
+}
+
 /* In the parent: the child must exit 0. */
 static void peer_end(struct peer *pr)
 {
 	close(pr->tx);
 	close(pr->rx);
 	KT_EQ(kt_wait(pr->pid), 0);
+}
+
+/* In the child: on 'w', write pattern 'C' over the region of NT tables at
+ * r and check it, answer 'k' and exit. */
+static void __attribute__((noreturn)) child_writes_all(struct peer *pr,
+						       unsigned char *r)
+{
+	peer_expect(pr, 'w');
+	fill(r, NT * PPT, 'C', 0);
+	expect_pages(r, 0, NT * PPT, 'C');
+	peer_send(pr, 'k');
+	_exit(0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,20 +368,17 @@ KT_TEST(test_procmem_parent_writes_child)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'w');
 		expect_pages(r, hole, 2, 'W');
 		expect_around(r, NT * PPT, 'P', hole, 2);
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
 	mem_write(pr.pid, w, 2 * PAGE, r + hole * PAGE);
 	expect_moved(&s, COPIED, 2);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
 	return 0;
@@ -360,8 +395,7 @@ KT_TEST(test_procmem_child_writes_parent)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'w');
 		mem_write(getppid(), w, 2 * PAGE, r + hole * PAGE);
 		peer_send(&pr, 'k');
@@ -370,15 +404,12 @@ KT_TEST(test_procmem_child_writes_parent)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	expect_moved(&s, COPIED, 2);
 	expect_pages(r, hole, 2, 'W');
 	expect_around(r, NT * PPT, 'P', hole, 2);
-	peer_send(&pr, 'c');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'c');
 	peer_end(&pr);
 	return 0;
 }
@@ -416,8 +447,7 @@ KT_TEST(test_process_vm_writev_child)
 
 	kt_sysctl_set(1);
 	need_cross_memory_attach();
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'w');
 		expect_pages(r, a, 1, 'W');
 		expect_pages(r, b, 1, 'W');
@@ -427,7 +457,6 @@ KT_TEST(test_process_vm_writev_child)
 		peer_expect(&pr, 'q');	/* stay until the last readv */
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	/* Read table 3 only: readv pins, so it unshares what it reads. */
 	all = buf_new(NT * PPT, 'Z', 0);
 	lall = (struct iovec){ all, NT * TABLE };
@@ -437,8 +466,7 @@ KT_TEST(test_process_vm_writev_child)
 	snap_take(&s);
 	KT_EQ(process_vm_writev(pr.pid, local, 2, remote, 2, 0), 2 * PAGE);
 	expect_moved(&s, COPIED, 2);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	KT_EQ(process_vm_readv(pr.pid, &lall, 1, &rall, 1, 0), NT * TABLE);
 	expect_buf(all + a * PAGE, 1, 'W', a);
@@ -452,6 +480,12 @@ KT_TEST(test_process_vm_writev_child)
 
 /* ------------------------------------------------------------------ */
 /* vmsplice (FOLL_GET: a reference without a pin) */
+
+/* A pipe to vmsplice into: non-blocking, for expect_pipe_page(). */
+static void splice_pipe(int p[2])
+{
+	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+}
 
 static void splice_page(int pipefd, unsigned char *page)
 {
@@ -489,19 +523,16 @@ KT_TEST(test_vmsplice_child_then_parent_writes)
 	int p[2];
 
 	kt_sysctl_set(1);
-	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	splice_pipe(p);
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'v');
 		splice_page(p[1], r + idx * PAGE);
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	close(p[1]);
 	snap_take(&s);
-	peer_send(&pr, 'v');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'v');
 	expect_moved(&s, COPIED, 1);
 	peer_end(&pr);
 	fill(r, NT * PPT, 'W', 0);
@@ -523,21 +554,13 @@ KT_TEST(test_vmsplice_parent_then_both_write)
 	int p[2];
 
 	kt_sysctl_set(1);
-	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
-		peer_expect(&pr, 'w');
-		fill(r, NT * PPT, 'C', 0);
-		expect_pages(r, 0, NT * PPT, 'C');
-		peer_send(&pr, 'k');
-		_exit(0);
-	}
-	expect_moved(&s, SHARED, NT);
+	splice_pipe(p);
+	if (peer_odfork(&pr, &s, NT) == 0)
+		child_writes_all(&pr, r);
 	snap_take(&s);
 	splice_page(p[1], r + idx * PAGE);
 	expect_moved(&s, COPIED, 1);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	peer_end(&pr);
 	expect_pages(r, 0, NT * PPT, 'P');
 	fill(r, NT * PPT, 'W', 0);
@@ -563,23 +586,15 @@ KT_TEST(test_vmsplice_before_fork_parent_unmaps)
 	int p[2];
 
 	kt_sysctl_set(1);
-	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	splice_pipe(p);
 	splice_page(p[1], r + idx * PAGE);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
-		peer_expect(&pr, 'w');
-		fill(r, NT * PPT, 'C', 0);
-		expect_pages(r, 0, NT * PPT, 'C');
-		peer_send(&pr, 'k');
-		_exit(0);
-	}
-	expect_moved(&s, SHARED, NT);
+	if (peer_odfork(&pr, &s, NT) == 0)
+		child_writes_all(&pr, r);
 	close(p[1]);
 	snap_take(&s);
 	KT_EQ(munmap(r, NT * TABLE), 0);
 	expect_moved(&s, DROPPED, NT);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	peer_end(&pr);
 	expect_moved(&s, REUSED, NT);
 	expect_pipe_page(p[0], idx);
@@ -606,14 +621,12 @@ KT_TEST(test_vmsplice_before_fork_child_exits)
 	int p[2];
 
 	kt_sysctl_set(1);
-	KT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	splice_pipe(p);
 	splice_page(p[1], r + idx * PAGE);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'q');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	close(p[1]);
 	peer_send(&pr, 'q');
 	peer_end(&pr);
@@ -718,8 +731,7 @@ KT_TEST(test_odirect_child)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'd');
 		direct_read(dfd, r + hole * PAGE, 0);
 		KT_EQ(pwrite(dfd, r + out * PAGE, BUF_PAGES * PAGE,
@@ -730,10 +742,8 @@ KT_TEST(test_odirect_child)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
-	peer_send(&pr, 'd');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'd');
 	expect_moved(&s, COPIED, 3);
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
@@ -754,21 +764,18 @@ KT_TEST(test_odirect_parent)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'c');
 		expect_pages(r, 0, NT * PPT, 'P');
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
 	direct_read(dfd, r + hole * PAGE, 0);
 	expect_moved(&s, COPIED, 2);
 	expect_buf(r + hole * PAGE, BUF_PAGES, 'D', 0);
 	expect_around(r, NT * PPT, 'P', hole, BUF_PAGES);
-	peer_send(&pr, 'c');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'c');
 	peer_end(&pr);
 	close(dfd);
 	return 0;
@@ -834,23 +841,20 @@ KT_TEST(test_uring_pinned_table_copied)
 
 	kt_sysctl_set(1);
 	ring_register(&ring, r + at * PAGE);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT - 1) == 0) {
 		peer_expect(&pr, 'r');
 		expect_pages(r, 0, NT * PPT, 'P');
 		fill(r, NT * PPT, 'C', 0);
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT - 1);
 	expect_moved(&s, FALLBACK, 1);
 	kb = kt_status_kb(pr.pid, "RssOdfork");
 	KT_SHARING(kb >= (long)((NT - 1) * TABLE / 1024),
 		   "child's RssOdfork %ld kB, want >= %lu kB", kb,
 		   (NT - 1) * TABLE / 1024);
 	ring_read_fixed(&ring, fd, r + at * PAGE);
-	peer_send(&pr, 'r');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'r');
 	expect_buf(r + at * PAGE, BUF_PAGES, 'F', 0);
 	expect_around(r, NT * PPT, 'P', at, BUF_PAGES);
 	peer_end(&pr);
@@ -874,21 +878,18 @@ KT_TEST(test_odirect_done_then_shared)
 
 	kt_sysctl_set(1);
 	direct_read(dfd, r + hole * PAGE, 0);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'c');
 		expect_buf(r + hole * PAGE, BUF_PAGES, 'D', 0);
 		expect_around(r, NT * PPT, 'P', hole, BUF_PAGES);
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	kb = kt_status_kb(pr.pid, "RssOdfork");
 	KT_SHARING(kb >= (long)(NT * TABLE / 1024),
 		   "child's RssOdfork %ld kB, want >= %lu kB", kb,
 		   NT * TABLE / 1024);
-	peer_send(&pr, 'c');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'c');
 	peer_end(&pr);
 	close(dfd);
 	return 0;
@@ -926,17 +927,13 @@ KT_TEST(test_uring_register_in_child)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0)
+	if (peer_odfork(&pr, &s, NT) == 0)
 		uring_child(&pr, r, at, fd);
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
-	peer_send(&pr, 'r');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'r');
 	expect_moved(&s, COPIED, 2);
 	fill(r + at * PAGE, BUF_PAGES, 'Q', at);
-	peer_send(&pr, 'x');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'x');
 	expect_pages(r, at, BUF_PAGES, 'Q');
 	expect_around(r, NT * PPT, 'P', at, BUF_PAGES);
 	peer_end(&pr);
@@ -1031,17 +1028,14 @@ KT_TEST(test_futex_child)
 		*w[i] = i == 0 ? 0 : i == 1 ? 7 : 5;
 		memcpy(save + i * PAGE, r + ((size_t)i * PPT + 3) * PAGE, PAGE);
 	}
-	snap_take(&s);
-	if (peer_fork(&pr) == 0)
+	if (peer_odfork(&pr, &s, NT) == 0)
 		futex_child(&pr, w);
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
 	peer_send(&pr, 'f');
 	peer_expect(&pr, 'l');
 	expect_moved(&s, COPIED, 1);
 	KT_EQ(*w[0], 0);
-	peer_send(&pr, 'u');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'u');
 	expect_moved(&s, COPIED, 3);
 	peer_end(&pr);
 	for (i = 0; i < 3; i++) {
@@ -1070,8 +1064,7 @@ KT_TEST(test_populate_write_child)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, NT) == 0) {
 		peer_expect(&pr, 'p');
 		KT_EQ(madvise(r + TABLE, 2 * TABLE, MADV_POPULATE_WRITE), 0);
 		KT_EQ(madvise(r + 3 * TABLE, TABLE, MADV_POPULATE_READ), 0);
@@ -1083,13 +1076,10 @@ KT_TEST(test_populate_write_child)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, NT);
 	snap_take(&s);
-	peer_send(&pr, 'p');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'p');
 	expect_moved(&s, COPIED, 2);
-	peer_send(&pr, 'w');
-	peer_expect(&pr, 'k');
+	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
 	return 0;
@@ -1193,13 +1183,11 @@ KT_TEST(test_memcg_child_write_oom)
 	struct snap s;
 
 	kt_sysctl_set(1);
-	snap_take(&s);
-	if (peer_fork(&pr) == 0) {
+	if (peer_odfork(&pr, &s, OOM_TABLES) == 0) {
 		peer_expect(&pr, 'g');
 		write_all(r, OOM_TABLES);
 		_exit(0);
 	}
-	expect_moved(&s, SHARED, OOM_TABLES);
 	cg_create(&g, OOM_LIMIT);
 	cg_enter(&g, pr.pid);
 	peer_send(&pr, 'g');
@@ -1432,10 +1420,8 @@ KT_TEST(test_memcg_enomem_mprotect_munmap)
 	kt_sysctl_set(1);
 	KT_ASSERT(res != MAP_FAILED);
 	memset(res, 0, sizeof(*res));
-	snap_take(&s);
-	if (peer_fork(&pr) == 0)
+	if (peer_odfork(&pr, &s, EN_TABLES) == 0)
 		en_child(&pr, r, res);
-	expect_moved(&s, SHARED, EN_TABLES);
 	cg_create(&g, "max");
 	cg_enter(&g, pr.pid);
 	peer_send(&pr, 'g');
