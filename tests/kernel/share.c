@@ -603,8 +603,21 @@ static void ag_unmapped(struct ag *a, uintptr_t addr, size_t len)
 	KT_EQ(err, ENOMEM);
 }
 
-/* A root agent with a region of n tables, and an odforked child: the
- * fork shares every table of the region. */
+/* Agent parent odforks child agent *c, and the fork shares n tables (the
+ * counters checked against *s, then taken again). */
+#define FORK_SHARING(parent, c, n, s)					\
+	fork_sharing(__FILE__, __LINE__, (parent), (c), (n), (s))
+
+static void fork_sharing(const char *file, int line, struct ag *parent,
+			 struct ag *c, long n, struct kt_snap *s)
+{
+	ag_fork(parent, c);
+	kt_step(file, line, s, (struct kt_delta){
+		.forks = 1, .shared = n, .fallback = KT_ANY });
+}
+
+/* With vm.odfork=1, a root agent with a region of n tables, and an
+ * odforked child: the fork shares every table of the region. */
 #define PAIR(a, b, n, flags, s)						\
 	pair(__FILE__, __LINE__, (a), (b), (n), (flags), (s))
 
@@ -613,12 +626,11 @@ static uintptr_t pair(const char *file, int line, struct ag *a,
 {
 	uintptr_t base;
 
+	kt_sysctl_set(1);
 	ag_root(a);
 	base = ag_region(a, n, flags);
 	kt_snap(s);
-	ag_fork(a, b);
-	kt_step(file, line, s, (struct kt_delta){
-		.forks = 1, .shared = n, .fallback = KT_ANY });
+	fork_sharing(file, line, a, b, n, s);
 	return base;
 }
 
@@ -636,7 +648,6 @@ KT_TEST(test_share_isolation_child_writes_first)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_write(&b, base, W(1, 0, n));
 	KT_STEP(&s, .copied = n);
@@ -659,7 +670,6 @@ KT_TEST(test_share_isolation_parent_writes_first)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_write(&a, base, W(0, 0, n));
 	KT_STEP(&s, .copied = n);
@@ -683,7 +693,6 @@ KT_TEST(test_share_isolation_child_exits_unwritten)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_verify(&b, ALL(base, n), NOVIEW);
 	KT_STILL(&s);
@@ -706,7 +715,6 @@ KT_TEST(test_share_isolation_child_exits_before_parent_writes)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_write(&b, base, W(1, 0, n));
 	KT_STEP(&s, .copied = n);
@@ -731,7 +739,6 @@ KT_TEST(test_share_isolation_parent_exits_first)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_write(&a, base, W_EVEN(0, 0, n));
 	KT_STEP(&s, .copied = n / 2);
@@ -759,12 +766,10 @@ KT_TEST(test_share_isolation_three_generations)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_write(&b, base, W_EVEN(1, 0, n));
 	KT_STEP(&s, .copied = n / 2);
-	ag_fork(&b, &c);
-	KT_STEP(&s, .forks = 1, .shared = n, .fallback = KT_ANY);
+	FORK_SHARING(&b, &c, n, &s);
 	ag_write(&c, base, W(2, 0, n));
 	KT_STEP(&s, .copied = n);
 	ag_write(&b, base, W(3, 0, n));
@@ -793,10 +798,8 @@ KT_TEST(test_share_isolation_generations_middle_exits)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
-	ag_fork(&b, &c);
-	KT_STEP(&s, .forks = 1, .shared = n, .fallback = KT_ANY);
+	FORK_SHARING(&b, &c, n, &s);
 	ag_read(&b, base, n * TP);
 	ag_read(&c, base, n * TP);
 	KT_STILL(&s);
@@ -896,7 +899,6 @@ KT_TEST(test_share_first_write_copies_once)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	ag_read(&b, base, n * TP);
 	ag_read(&a, base, n * TP);
@@ -1040,7 +1042,6 @@ KT_TEST(test_share_munmap)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MUNMAP, base + TS, TS, 0, 0, 0);
 	KT_STEP(&s, .dropped = 1);
@@ -1106,7 +1107,6 @@ KT_TEST(test_share_mremap)
 	struct kt_snap s;
 	uintptr_t base, dst;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, REGION_TAIL, &s);
 	SYS_OK(&b, SYS_MUNMAP, base + n * TS, TS, 0, 0, 0);
 	KT_EQ(mremap_in(&b, base, n * TS, n * TS + MiB, 0, 0), base);
@@ -1172,7 +1172,6 @@ KT_TEST(test_share_mprotect)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MPROTECT, base + TS, TS, PROT_READ, 0, 0);
 	KT_STEP(&s, .copied = 1);
@@ -1227,7 +1226,6 @@ KT_TEST(test_share_madv_dontneed)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MADVISE, base + TS, TS, MADV_DONTNEED, 0, 0);
 	KT_STEP(&s, .dropped = 1);
@@ -1286,7 +1284,6 @@ KT_TEST(test_share_madv_free)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MADVISE, base + TS, TS, MADV_FREE, 0, 0);
 	KT_STEP(&s, .copied = 1);
@@ -1317,7 +1314,6 @@ KT_TEST(test_share_madv_cold_pageout)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MADVISE, base, n * TS, MADV_COLD, 0, 0);
 	SYS_OK(&b, SYS_MADVISE, base, n * TS, MADV_PAGEOUT, 0, 0);
@@ -1344,7 +1340,6 @@ KT_TEST(test_share_mlock)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, 0, &s);
 	SYS_OK(&b, SYS_MLOCK, base + TS, TS, 0, 0, 0);
 	KT_STEP(&s, .copied = 1);
@@ -1400,7 +1395,6 @@ KT_TEST(test_share_populate)
 	struct kt_snap s;
 	uintptr_t base;
 
-	kt_sysctl_set(1);
 	base = PAIR(&a, &b, n, REGION_POPULATE, &s);
 	verify_populated(&b, base, 0, n);
 	SYS_OK(&b, SYS_MADVISE, base, n * TS, MADV_POPULATE_READ, 0, 0);
