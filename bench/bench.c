@@ -304,20 +304,37 @@ size_t bench_parse_size(const char *s)
 	return val == (size_t)val ? val : 0;
 }
 
-int bench_parse_sizes(char *list, size_t *sizes, int max)
+/*
+ * A comma list, parsed in place: ITEM(tok, i, ctx) parses item i, false
+ * for a bad one.  The count, or -1 for no item, more than MAX or a bad one.
+ */
+static int bench_parse_list(char *list, int max,
+			    bool (*item)(const char *tok, int i, void *ctx),
+			    void *ctx)
 {
 	char *tok, *save = NULL;
 	int n = 0;
 
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
+		if (n == max || !item(tok, n, ctx))
 			return -1;
-		sizes[n] = bench_parse_size(tok);
-		if (!sizes[n++])
-			return -1;
+		n++;
 	}
 	return n ? n : -1;
+}
+
+static bool bench_size_item(const char *tok, int i, void *ctx)
+{
+	size_t *sizes = ctx;
+
+	sizes[i] = bench_parse_size(tok);
+	return sizes[i] != 0;
+}
+
+int bench_parse_sizes(char *list, size_t *sizes, int max)
+{
+	return bench_parse_list(list, max, bench_size_item, sizes);
 }
 
 long bench_parse_int(const char *s, long lo, long hi)
@@ -334,20 +351,24 @@ long bench_parse_int(const char *s, long lo, long hi)
 	return val;
 }
 
+struct bench_ints {
+	int *vals;
+	int lo, hi;
+};
+
+static bool bench_int_item(const char *tok, int i, void *ctx)
+{
+	const struct bench_ints *r = ctx;
+
+	r->vals[i] = (int)bench_parse_int(tok, r->lo, r->hi);
+	return r->vals[i] >= 0;
+}
+
 int bench_parse_ints(char *list, int *vals, int max, int lo, int hi)
 {
-	char *tok, *save = NULL;
-	int n = 0;
+	struct bench_ints r = { vals, lo, hi };
 
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		vals[n] = bench_parse_int(tok, lo, hi);
-		if (vals[n++] < 0)
-			return -1;
-	}
-	return n ? n : -1;
+	return bench_parse_list(list, max, bench_int_item, &r);
 }
 
 const char *bench_fmt_size(size_t size, char *buf, size_t len)
