@@ -4,8 +4,7 @@
 # The afl section of the report (see report-lib.sh): executions of every
 # afl-fuzz run, the checks and the exec/s target.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/afl.csv
-[ -s "$CSV" ] || exit 0
+report_csv afl.csv
 
 state=$(step_info afl state_mib)
 echo "## AFL++: fork-server executions with fork and on-demand fork"

@@ -3,8 +3,7 @@
 #
 # The concurrent-fork section of the report (see report-lib.sh).
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/concurrent-fork.csv
-[ -s "$CSV" ] || exit 0
+report_csv concurrent-fork.csv
 
 n=$(awk -F, 'NR > 1 { if ($2 > n) n = $2 } END { print n }' "$CSV")
 mem=$(awk -F, "$AWK_LIB"'NR == 2 { print size($3) }' "$CSV")

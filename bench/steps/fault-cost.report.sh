@@ -4,8 +4,7 @@
 # The fault-cost section of the report (see report-lib.sh): Table 1 and its
 # target.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/fault-cost.csv
-[ -s "$CSV" ] || exit 0
+report_csv fault-cost.csv
 
 echo "## Fault costs (Table 1)"
 echo

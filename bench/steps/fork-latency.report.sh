@@ -4,8 +4,7 @@
 # The fork-latency section of the report (see report-lib.sh): the table,
 # its targets and the Fig. 7 plot.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/fork-latency.csv
-[ -s "$CSV" ] || exit 0
+report_csv fork-latency.csv
 
 echo "## fork vs odfork latency by size (Fig. 7)"
 echo

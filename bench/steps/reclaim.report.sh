@@ -3,8 +3,7 @@
 #
 # The reclaim section of the report (see report-lib.sh) and its target.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/reclaim.csv
-[ -s "$CSV" ] || exit 0
+report_csv reclaim.csv
 
 echo "## Reclaim after fork and odfork"
 echo

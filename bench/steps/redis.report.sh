@@ -5,9 +5,8 @@
 # every BGSAVE, the latency percentiles of the load during the snapshots,
 # the checks, two targets and a plot of the percentiles.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/redis.csv
+report_csv redis.csv
 LAT=$RES/redis-latency.csv
-[ -s "$CSV" ] || exit 0
 
 echo "## Redis: BGSAVE with fork and on-demand fork"
 echo

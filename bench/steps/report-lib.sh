@@ -10,6 +10,13 @@ RES=$1
 REL=${BENCH_REL:-$RES}
 TARGETS=${BENCH_TARGETS:-/dev/null}
 
+# report_csv FILE: CSV=RES/FILE, or exit 0 (the report leaves the step's
+# section out) when the step wrote no rows there.
+report_csv() {
+	CSV=$RES/$1
+	[ -s "$CSV" ] || exit 0
+}
+
 # target WHAT MEASURED VERDICT: one row of the report's targets table;
 # VERDICT is "met", "missed" or empty (not measured in this run).
 target() {

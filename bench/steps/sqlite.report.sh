@@ -5,8 +5,7 @@
 # times per test by mode, and the checks.  The issue sets this workload no
 # target.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/sqlite-summary.csv
-[ -s "$CSV" ] || exit 0
+report_csv sqlite-summary.csv
 
 echo "## SQLite: a fork-per-test harness with fork and on-demand fork"
 echo

@@ -4,8 +4,7 @@
 # The total-cost section of the report (see report-lib.sh): Fig. 8 as
 # tables and a plot, and its target.
 . "$(dirname "$0")/report-lib.sh"
-CSV=$RES/total-cost.csv
-[ -s "$CSV" ] || exit 0
+report_csv total-cost.csv
 
 echo "## Total cost: fork + the child's accesses (Fig. 8)"
 echo
