@@ -294,12 +294,27 @@ main() {
 		first=$((10#$2))
 	fi
 	mkdir -p "$kbuild"
+	# checkpatch reads the patch files with the tree's script: the tree
+	# need not carry the series, and must not be re-applied under a build.
+	if [ $mode = checkpatch ] && [ -x "$src/scripts/checkpatch.pl" ]; then
+		checkpatch
+		return
+	fi
+	# One build.sh at a time per tree: another one's apply_series() would
+	# reset src/ to base under a running make, which then mixes objects
+	# of base and of the series.  --each builds in its own work tree and
+	# lets go of the lock once the series is applied.
+	exec 9> "$kbuild/lock"
+	if ! flock -n 9; then
+		log "another kernel/build.sh uses $kbuild: waiting for it"
+		flock 9
+	fi
 	prepare_source
 	apply_series
 	case $mode in
 	build) build "$flavour" ;;
 	checkpatch) checkpatch ;;
-	each) build_each "$flavour" "$first" ;;
+	each) flock -u 9; build_each "$flavour" "$first" ;;
 	configs) build_configs ;;
 	esac
 }
