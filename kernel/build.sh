@@ -270,6 +270,19 @@ build_configs() {
 	log "configs: CONFIG_ODFORK=n (x86-64), arm64 and the VMA tests build"
 }
 
+# One build.sh at a time per tree: another one's apply_series() would
+# reset src/ to base under a running make, which then mixes objects of
+# base and of the series.  Held on fd 9 to the end of the run; --each
+# lets go of it once the series is applied (it builds in its own work
+# tree).
+lock_kbuild() {
+	exec 9> "$kbuild/lock"
+	if ! flock -n 9; then
+		log "another kernel/build.sh uses $kbuild: waiting for it"
+		flock 9
+	fi
+}
+
 main() {
 	local mode=build flavour first=1
 	case ${1:-} in
@@ -296,24 +309,16 @@ main() {
 	mkdir -p "$kbuild"
 	# checkpatch reads the patch files with the tree's script: the tree
 	# need not carry the series, and must not be re-applied under a build.
-	if [ $mode = checkpatch ] && [ -x "$src/scripts/checkpatch.pl" ]; then
+	if [ $mode = checkpatch ]; then
+		[ -x "$src/scripts/checkpatch.pl" ] || { lock_kbuild; prepare_source; }
 		checkpatch
 		return
 	fi
-	# One build.sh at a time per tree: another one's apply_series() would
-	# reset src/ to base under a running make, which then mixes objects
-	# of base and of the series.  --each builds in its own work tree and
-	# lets go of the lock once the series is applied.
-	exec 9> "$kbuild/lock"
-	if ! flock -n 9; then
-		log "another kernel/build.sh uses $kbuild: waiting for it"
-		flock 9
-	fi
+	lock_kbuild
 	prepare_source
 	apply_series
 	case $mode in
 	build) build "$flavour" ;;
-	checkpatch) checkpatch ;;
 	each) flock -u 9; build_each "$flavour" "$first" ;;
 	configs) build_configs ;;
 	esac
