@@ -459,6 +459,63 @@ KT_TEST(test_counters_per_process)
 	return 0;
 }
 
+/*
+ * The child of test_counters_per_process_freed: once the parent has
+ * unmapped the region, the child is its tables' last holder, and its own
+ * munmap() frees them.  Exit status 0 if its counters say so.
+ */
+static int freed_child(unsigned char *p, int in)
+{
+	long long a[PS_N], b[PS_N];
+	char go;
+
+	if (read(in, &go, 1) != 1)
+		return 12;
+	read_pid_stat(getpid(), a);
+	if (munmap(p, NTABLES * KT_TABLE_SIZE))
+		return 13;
+	read_pid_stat(getpid(), b);
+	if (b[PS_FREED] - a[PS_FREED] != NTABLES)
+		return 14;
+	if (b[PS_DROPPED] != a[PS_DROPPED] || b[PS_REUSED] != a[PS_REUSED] ||
+	    b[PS_COPIED] != a[PS_COPIED])
+		return 15;
+	return 0;
+}
+
+/*
+ * Unmapping shared tables: the first holder to unmap drops its
+ * references (dropped, not freed), the last one frees the tables (freed,
+ * not dropped, and no take-back in reused).
+ */
+KT_TEST(test_counters_per_process_freed)
+{
+	unsigned char *p = touched_tables(NTABLES);
+	long long a[PS_N], b[PS_N];
+	int in[2];
+	pid_t pid;
+
+	KT_EQ(pipe(in), 0);
+	fflush(NULL);
+	pid = kt_odfork(0);
+	KT_ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(in[1]);
+		_exit(freed_child(p, in[0]));
+	}
+	close(in[0]);
+	read_pid_stat(getpid(), a);
+	KT_EQ(munmap(p, NTABLES * KT_TABLE_SIZE), 0);
+	read_pid_stat(getpid(), b);
+	KT_EQ(b[PS_DROPPED] - a[PS_DROPPED], NTABLES);
+	KT_EQ(b[PS_FREED], a[PS_FREED]);
+	KT_EQ(b[PS_REUSED], a[PS_REUSED]);
+	KT_EQ(write(in[1], "g", 1), 1);
+	close(in[1]);
+	KT_EQ(kt_wait(pid), 0);
+	return 0;
+}
+
 /* As uid 65534: another user's counters need ptrace-read (EACCES). */
 static int read_root_stat(void *arg)
 {
@@ -497,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_counters_plain_fork_moves_none),
 		cmocka_unit_test(test_counters_sysctl_0_moves_none),
 		cmocka_unit_test(test_counters_per_process),
+		cmocka_unit_test(test_counters_per_process_freed),
 		cmocka_unit_test(test_counters_per_process_denied),
 	};
 

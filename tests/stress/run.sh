@@ -71,7 +71,7 @@ if [ ! -s "$tsv" ]; then
 fi
 
 # results.tsv columns: step rc seconds fail_lines skip_lines bogo_ops
-# forks shared copied reused dropped fallback pswpout pswpin args
+# forks shared copied reused dropped fallback freed pswpout pswpin args
 bad=$(awk -F'\t' -v must="$must_share" '
 	NR == 1 { next }
 	{
@@ -85,7 +85,7 @@ bad=$(awk -F'\t' -v must="$must_share" '
 			if (ops[i] ~ /=0$/) why = why " " ops[i] ";"
 		if (index(must, " " $1 " ") && $8 == 0)
 			why = why " no table shared;"
-		if ($1 == "swap" && $13 == 0) why = why " nothing swapped out;"
+		if ($1 == "swap" && $14 == 0) why = why " nothing swapped out;"
 		if (why != "") print "run.sh: step " $1 ":" why
 	}' "$tsv")
 end=$dir/out/vmstat-end
@@ -103,13 +103,13 @@ fi
 
 # The table for tests/README.md.
 {
-	echo "| step | seconds | bogo ops | verify | forks | shared | copied | reused | dropped | fallback | pswpout |"
-	echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| step | seconds | bogo ops | verify | forks | shared | copied | reused | dropped | fallback | freed | pswpout |"
+	echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F'\t' 'NR > 1 {
 		ok = ($2 == 0 && $4 == 0 && $5 == 0) ? "pass" : "FAIL"
 		ops = $6; gsub(/,/, ", ", ops)
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			$1, $3, ops, ok, $7, $8, $9, $10, $11, $12, $13
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			$1, $3, ops, ok, $7, $8, $9, $10, $11, $12, $13, $14
 	}' "$tsv"
 } > "$dir/results.md"
 cat "$dir/results.md"

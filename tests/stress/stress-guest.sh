@@ -33,7 +33,7 @@ work=/run/stress
 scratch=$work/scratch
 cg=/sys/fs/cgroup/odfork-stress
 counters="forks tables_shared tables_copied tables_reused tables_dropped
-tables_fallback"
+tables_fallback tables_freed"
 
 mkdir -p $work
 
