@@ -7,10 +7,11 @@
 #   kernel/build.sh [--allow-fuzz] [debug|bench]
 #                                        build; stdout is the bzImage path only
 #   kernel/build.sh --checkpatch         run checkpatch.pl --strict on the series
-#   kernel/build.sh --each [debug|bench] [FIRST]
+#   kernel/build.sh --each [debug|bench] [FIRST [LAST]]
 #                                        build the whole kernel at every
 #                                        prefix of the series (from patch
-#                                        FIRST on, default 1)
+#                                        FIRST, default 1, to LAST, default
+#                                        the last)
 #   kernel/build.sh --configs            the other builds: x86-64 with
 #                                        CONFIG_ODFORK=n, arm64 (cross), and
 #                                        the userland VMA tests (run)
@@ -202,19 +203,23 @@ checkpatch() {
 # (src-each, obj-FLAVOUR-each), so that the main one keeps its mtimes;
 # checking out one patch after the other changes only the files it touches.
 build_each() {
-	local flavour=$1 first=$2 obj=$kbuild/obj-$1-each wt=$kbuild/src-each
-	local c n=0 t total
+	local flavour=$1 first=$2 last=$3 obj=$kbuild/obj-$1-each
+	local wt=$kbuild/src-each c n=0 t total
 	[ -d "$wt" ] || git_src worktree add -q --detach "$wt" base
 	cat "$here/configs/base.config" "$here/configs/$flavour.config" \
 		> "$kbuild/each.fragment"
 	echo CONFIG_WERROR=y >> "$kbuild/each.fragment"
 	total=$(git_src rev-list --count base..HEAD)
+	[ "$last" != 0 ] || last=$total
 	[ "$first" -le "$total" ] || die "--each: no patch $first (the series has $total)"
+	[ "$last" -le "$total" ] || die "--each: no patch $last (the series has $total)"
+	[ "$first" -le "$last" ] || die "--each: FIRST $first is after LAST $last"
 	for c in $(git_src rev-list --reverse base..HEAD); do
 		n=$((n + 1))
 		# Earlier prefixes built before: make rebuilds from what the
 		# object directory holds, whichever prefix that was.
 		[ "$n" -ge "$first" ] || continue
+		[ "$n" -le "$last" ] || break
 		t=$(date +%s)
 		git -C "$wt" checkout -q "$c"
 		# Before 0001 adds CONFIG_ODFORK the symbol does not exist.
@@ -229,7 +234,7 @@ build_each() {
 			die "series does not build at $n/$total: $(git_src log -1 --format=%s "$c")"
 		log "build-each: $n/$total built in $(($(date +%s) - t)) s: $(git_src log -1 --format=%s "$c")"
 	done
-	log "build-each: the whole $flavour kernel builds at each of the $total patches"
+	log "build-each: the whole $flavour kernel builds at each of patches $first-$last of $total"
 }
 
 # The builds besides the debug and bench kernels, from the series' tip:
@@ -284,12 +289,12 @@ lock_kbuild() {
 }
 
 main() {
-	local mode=build flavour first=1
+	local mode=build flavour first=1 last=0
 	case ${1:-} in
 	--checkpatch) mode=checkpatch; shift ;;
 	--each) mode=each; shift ;;
 	--configs) mode=configs; shift ;;
-	-h|--help) sed -n '4,28p' "$0"; exit 0 ;;
+	-h|--help) sed -n '4,29p' "$0"; exit 0 ;;
 	esac
 	if [ "${1:-}" = --allow-fuzz ]; then
 		allow_fuzz=1
@@ -306,6 +311,12 @@ main() {
 		esac
 		first=$((10#$2))
 	fi
+	if [ $mode = each ] && [ -n "${3:-}" ]; then
+		case $3 in
+		*[!0-9]*|0) die "--each: LAST must be a patch number (1, 2, ...), not '$3'" ;;
+		esac
+		last=$((10#$3))
+	fi
 	mkdir -p "$kbuild"
 	# checkpatch reads the patch files with the tree's script: the tree
 	# need not carry the series, and must not be re-applied under a build.
@@ -319,7 +330,7 @@ main() {
 	apply_series
 	case $mode in
 	build) build "$flavour" ;;
-	each) flock -u 9; build_each "$flavour" "$first" ;;
+	each) flock -u 9; build_each "$flavour" "$first" "$last" ;;
 	configs) build_configs ;;
 	esac
 }
