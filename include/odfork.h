@@ -129,6 +129,19 @@ ODFORK_EXPORT int odfork_read_counters(pid_t pid,
 				       struct odfork_counters *counters,
 				       size_t size);
 
+/* Since 1.4: the name of the counter with the ODFORK_COUNTER_* bit, as
+ * /proc/vmstat and /proc/<pid>/odfork_stat spell it ("odfork_forks", ...),
+ * or NULL when bit is not one counter's bit. */
+ODFORK_EXPORT const char *odfork_counter_name(unsigned int bit);
+
+/* Since 1.4: *value = the field of *counters (of size bytes, as passed to
+ * odfork_read_counters()) that holds the counter with that bit.  0, or
+ * -EINVAL when bit is not one counter's bit or its field lies beyond
+ * size. */
+ODFORK_EXPORT int odfork_counter_value(const struct odfork_counters *counters,
+				       size_t size, unsigned int bit,
+				       unsigned long *value);
+
 /* Value of sysctl vm.odfork (0, 1 or 2), or -errno. */
 ODFORK_EXPORT int odfork_sysctl(void);
 

@@ -227,3 +227,34 @@ int odfork_read_counters(pid_t pid, struct odfork_counters *c, size_t size)
 	errno = saved_errno;
 	return ret;
 }
+
+/* The index in counter_names of the counter with this bit, or -1. */
+static int counter_index(unsigned int bit)
+{
+	size_t i;
+
+	for (i = 0; i < NR_COUNTERS; i++)
+		if (bit == 1u << i)
+			return i;
+	return -1;
+}
+
+const char *odfork_counter_name(unsigned int bit)
+{
+	int i = counter_index(bit);
+
+	return i < 0 ? NULL : counter_names[i].name;
+}
+
+int odfork_counter_value(const struct odfork_counters *c, size_t size,
+			 unsigned int bit, unsigned long *value)
+{
+	int i = counter_index(bit);
+
+	if (!c || !value || i < 0 ||
+	    counter_names[i].offset + sizeof(unsigned long) > size)
+		return -EINVAL;
+	*value = *(const unsigned long *)((const char *)c +
+					  counter_names[i].offset);
+	return 0;
+}

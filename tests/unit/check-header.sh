@@ -37,6 +37,9 @@ int main(void)
 		odfork_atfork_remove;
 	int (*counters)(pid_t, struct odfork_counters *, size_t) =
 		odfork_read_counters;
+	const char *(*counter_name)(unsigned int) = odfork_counter_name;
+	int (*counter_value)(const struct odfork_counters *, size_t,
+			     unsigned int, unsigned long *) = odfork_counter_value;
 	struct odfork_counters c;
 	unsigned int bits = ODFORK_COUNTER_FORKS | ODFORK_COUNTER_TABLES_SHARED |
 		ODFORK_COUNTER_TABLES_COPIED | ODFORK_COUNTER_TABLES_REUSED |
@@ -52,6 +55,7 @@ int main(void)
 	(void)f; (void)probe; (void)get; (void)set; (void)pget; (void)pset;
 	(void)hooks; (void)version; (void)probe_syscall; (void)feat;
 	(void)reason; (void)fdget; (void)fdset; (void)unhook; (void)counters; (void)bits; (void)reasons;
+	(void)counter_name; (void)counter_value;
 	c.forks = c.tables_shared = c.tables_copied = c.tables_reused = 0;
 	c.tables_dropped = c.tables_fallback = 0;
 	(void)c; (void)mode; (void)opts;

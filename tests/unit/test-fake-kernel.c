@@ -934,6 +934,74 @@ static void counters_patched(void *arg)
 	CHECK(odfork_read_counters(0, &c, sizeof(c)) == -ENOSYS);
 }
 
+/*
+ * odfork_counter_name() and odfork_counter_value(): every bit that
+ * odfork_read_counters() can return names the /proc line it read and
+ * gives its value; nothing else names a counter.
+ */
+static void counters_by_bit(void *arg)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+		unsigned long value;
+	} want[] = {
+		{ ODFORK_COUNTER_FORKS, "odfork_forks", 7 },
+		{ ODFORK_COUNTER_TABLES_SHARED, "odfork_tables_shared", 300 },
+		{ ODFORK_COUNTER_TABLES_COPIED, "odfork_tables_copied", 20 },
+		{ ODFORK_COUNTER_TABLES_REUSED, "odfork_tables_reused", 250 },
+		{ ODFORK_COUNTER_TABLES_DROPPED, "odfork_tables_dropped", 30 },
+		{ ODFORK_COUNTER_TABLES_FALLBACK, "odfork_tables_fallback",
+		  4294967295ul },
+		{ ODFORK_COUNTER_TABLES_AHEAD, "odfork_tables_unshared_ahead",
+		  9 },
+		{ ODFORK_COUNTER_TABLES_FREED, "odfork_tables_freed", 11 },
+	};
+	struct odfork_counters c;
+	unsigned long value;
+	unsigned int bit, seen = 0;
+	size_t i;
+
+	(void)arg;
+	patched_kernel();
+	put_file("vmstat", VMSTAT_ALL);
+	CHECK(odfork_read_counters(0, &c, sizeof(c)) == ALL_COUNTERS);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CHECK(strcmp(odfork_counter_name(want[i].bit),
+			     want[i].name) == 0);
+		value = 0;
+		CHECK(odfork_counter_value(&c, sizeof(c), want[i].bit,
+					   &value) == 0);
+		CHECK(value == want[i].value);
+		seen |= want[i].bit;
+	}
+	CHECK(seen == ALL_COUNTERS);
+	CHECK(strcmp(odfork_counter_name(ODFORK_COUNTER_TABLES_HELD),
+		     "odfork_tables_held") == 0);
+	/* Every other bit, one or several, names nothing. */
+	for (bit = 1; bit; bit <<= 1)
+		if (!(bit & (ALL_COUNTERS | ODFORK_COUNTER_TABLES_HELD))) {
+			CHECK(odfork_counter_name(bit) == NULL);
+			CHECK(odfork_counter_value(&c, sizeof(c), bit,
+						   &value) == -EINVAL);
+		}
+	CHECK(odfork_counter_name(0) == NULL);
+	CHECK(odfork_counter_name(ODFORK_COUNTER_FORKS |
+				  ODFORK_COUNTER_TABLES_SHARED) == NULL);
+	/* A structure of an older program: fields beyond it are refused. */
+	CHECK(odfork_counter_value(&c, offsetof(struct odfork_counters,
+						tables_held),
+				   ODFORK_COUNTER_TABLES_FALLBACK, &value) == 0);
+	CHECK(odfork_counter_value(&c, offsetof(struct odfork_counters,
+						tables_held),
+				   ODFORK_COUNTER_TABLES_FREED,
+				   &value) == -EINVAL);
+	CHECK(odfork_counter_value(NULL, sizeof(c), ODFORK_COUNTER_FORKS,
+				   &value) == -EINVAL);
+	CHECK(odfork_counter_value(&c, sizeof(c), ODFORK_COUNTER_FORKS,
+				   NULL) == -EINVAL);
+}
+
 /* Lines longer than the library's buffer are skipped whole. */
 static void counters_long_line(void *arg)
 {
@@ -1166,6 +1234,7 @@ SCENARIO(reason_no_sysctl)
 SCENARIO(reason_old)
 SCENARIO(reason_forced)
 SCENARIO(counters_patched)
+SCENARIO(counters_by_bit)
 SCENARIO(counters_long_line)
 SCENARIO(counters_pid)
 SCENARIO(counters_old)
@@ -1207,6 +1276,7 @@ int main(void)
 		cmocka_unit_test(test_reason_old),
 		cmocka_unit_test(test_reason_forced),
 		cmocka_unit_test(test_counters_patched),
+		cmocka_unit_test(test_counters_by_bit),
 		cmocka_unit_test(test_counters_long_line),
 		cmocka_unit_test(test_counters_pid),
 		cmocka_unit_test(test_counters_old),

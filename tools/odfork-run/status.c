@@ -76,41 +76,20 @@ static void print_own_mode(void)
 /* The system-wide counters the kernel provides, as /proc/vmstat names them. */
 static void print_counters(void)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-		size_t offset;
-	} names[] = {
-		{ ODFORK_COUNTER_FORKS, "odfork_forks",
-		  offsetof(struct odfork_counters, forks) },
-		{ ODFORK_COUNTER_TABLES_SHARED, "odfork_tables_shared",
-		  offsetof(struct odfork_counters, tables_shared) },
-		{ ODFORK_COUNTER_TABLES_COPIED, "odfork_tables_copied",
-		  offsetof(struct odfork_counters, tables_copied) },
-		{ ODFORK_COUNTER_TABLES_REUSED, "odfork_tables_reused",
-		  offsetof(struct odfork_counters, tables_reused) },
-		{ ODFORK_COUNTER_TABLES_DROPPED, "odfork_tables_dropped",
-		  offsetof(struct odfork_counters, tables_dropped) },
-		{ ODFORK_COUNTER_TABLES_FALLBACK, "odfork_tables_fallback",
-		  offsetof(struct odfork_counters, tables_fallback) },
-		{ ODFORK_COUNTER_TABLES_AHEAD, "odfork_tables_unshared_ahead",
-		  offsetof(struct odfork_counters, tables_unshared_ahead) },
-		{ ODFORK_COUNTER_TABLES_FREED, "odfork_tables_freed",
-		  offsetof(struct odfork_counters, tables_freed) },
-	};
 	struct odfork_counters c;
 	int mask = odfork_read_counters(0, &c, sizeof(c));
-	size_t i;
+	unsigned long value;
+	unsigned int bit;
 
 	if (mask < 0) {
 		printf(LABEL "not available\n", "counters:");
 		return;
 	}
 	printf("counters:\n");
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (mask & names[i].bit)
-			printf("  %s %lu\n", names[i].name,
-			       *(unsigned long *)((char *)&c + names[i].offset));
+	for (bit = 1; bit; bit <<= 1)
+		if ((mask & bit) &&
+		    !odfork_counter_value(&c, sizeof(c), bit, &value))
+			printf("  %s %lu\n", odfork_counter_name(bit), value);
 }
 
 /* The verdict line; 1 when forks can share. */
