@@ -70,52 +70,38 @@
 /* ------------------------------------------------------------------ */
 /* Counters */
 
-enum { SHARED, COPIED, REUSED, DROPPED, FALLBACK, NCTR };
-
-static const char *const ctr_names[NCTR] = {
-	KT_SHARED, KT_COPIED, KT_REUSED, KT_DROPPED, KT_FALLBACK,
-};
-
-struct snap {
-	long long v[NCTR];	/* -1: not in /proc/vmstat */
-};
-
-static void snap_take(struct snap *s)
+/* How far counter c moved since the snapshot a; fails without it. */
+static long long snap_delta(const struct kt_snap *a, enum kt_counter c,
+			    int line)
 {
-	int i;
+	struct kt_snap b;
 
-	for (i = 0; i < NCTR; i++)
-		s->v[i] = kt_vmstat(ctr_names[i]);
-}
-
-static long long snap_delta(const struct snap *a, int c, int line)
-{
-	struct snap b;
-
-	snap_take(&b);
+	kt_snap(&b);
 	if (a->v[c] < 0 || b.v[c] < 0)
-		kt_fail(__FILE__, line, "no %s in /proc/vmstat", ctr_names[c]);
-	return b.v[c] - a->v[c];
+		kt_fail(__FILE__, line, "no %s in /proc/vmstat",
+			kt_counter_names[c]);
+	return kt_moved(a, &b, c);
 }
 
 /* Counter c moved by at least min since a: the path under test ran. */
-static void expect_moved_at(const struct snap *a, int c, long long min,
-			    int line)
+static void expect_moved_at(const struct kt_snap *a, enum kt_counter c,
+			    long long min, int line)
 {
 	long long d = snap_delta(a, c, line);
 
 	if (d < min)
 		kt_fail(__FILE__, line, "%s moved by %lld, want >= %lld",
-			ctr_names[c], d, min);
+			kt_counter_names[c], d, min);
 }
 
-static void expect_still_at(const struct snap *a, int c, int line)
+static void expect_still_at(const struct kt_snap *a, enum kt_counter c,
+			    int line)
 {
 	long long d = snap_delta(a, c, line);
 
 	if (d != 0)
 		kt_fail(__FILE__, line, "%s moved by %lld, want 0",
-			ctr_names[c], d);
+			kt_counter_names[c], d);
 }
 
 #define expect_moved(a, c, min)	expect_moved_at(a, c, min, __LINE__)
@@ -300,13 +286,13 @@ static void peer_expect_at(struct peer *pr, char c, int line)
  * child; in the parent the child's pid, once the fork has shared at
  * least n tables.
  */
-static pid_t peer_odfork_at(struct peer *pr, struct snap *s, long long n,
+static pid_t peer_odfork_at(struct peer *pr, struct kt_snap *s, long long n,
 			    int line)
 {
-	snap_take(s);
+	kt_snap(s);
 	if (peer_fork(pr) == 0)
 		return 0;
-	expect_moved_at(s, SHARED, n, line);
+	expect_moved_at(s, KT_C_SHARED, n, line);
 	return pr->pid;
 }
 
@@ -365,7 +351,7 @@ KT_TEST(test_procmem_parent_writes_child)
 	unsigned char *r = region_map(NT, 'P');
 	unsigned char *w = buf_new(2, 'W', hole);
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0) {
@@ -375,9 +361,9 @@ KT_TEST(test_procmem_parent_writes_child)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	snap_take(&s);
+	kt_snap(&s);
 	mem_write(pr.pid, w, 2 * PAGE, r + hole * PAGE);
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
@@ -392,7 +378,7 @@ KT_TEST(test_procmem_child_writes_parent)
 	unsigned char *r = region_map(NT, 'P');
 	unsigned char *w = buf_new(2, 'W', hole);
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0) {
@@ -404,9 +390,9 @@ KT_TEST(test_procmem_child_writes_parent)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	snap_take(&s);
+	kt_snap(&s);
 	peer_ask(&pr, 'w');
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	expect_pages(r, hole, 2, 'W');
 	expect_around(r, NT * PPT, 'P', hole, 2);
 	peer_ask(&pr, 'c');
@@ -443,7 +429,7 @@ KT_TEST(test_process_vm_writev_child)
 	struct iovec lall, rall = { r, NT * TABLE };
 	struct iovec l3, r3 = { r + 3 * TABLE, TABLE };
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	need_cross_memory_attach();
@@ -463,9 +449,9 @@ KT_TEST(test_process_vm_writev_child)
 	l3 = (struct iovec){ all + 3 * TABLE, TABLE };
 	KT_EQ(process_vm_readv(pr.pid, &l3, 1, &r3, 1, 0), TABLE);
 	expect_buf(all + 3 * TABLE, PPT, 'P', 3 * PPT);
-	snap_take(&s);
+	kt_snap(&s);
 	KT_EQ(process_vm_writev(pr.pid, local, 2, remote, 2, 0), 2 * PAGE);
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	KT_EQ(process_vm_readv(pr.pid, &lall, 1, &rall, 1, 0), NT * TABLE);
@@ -519,7 +505,7 @@ KT_TEST(test_vmsplice_child_then_parent_writes)
 	size_t idx = PPT + 9;
 	unsigned char *r = region_map(NT, 'P');
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	int p[2];
 
 	kt_sysctl_set(1);
@@ -531,9 +517,9 @@ KT_TEST(test_vmsplice_child_then_parent_writes)
 		_exit(0);
 	}
 	close(p[1]);
-	snap_take(&s);
+	kt_snap(&s);
 	peer_ask(&pr, 'v');
-	expect_moved(&s, COPIED, 1);
+	expect_moved(&s, KT_C_COPIED, 1);
 	peer_end(&pr);
 	fill(r, NT * PPT, 'W', 0);
 	expect_pipe_page(p[0], idx);
@@ -550,16 +536,16 @@ KT_TEST(test_vmsplice_parent_then_both_write)
 	size_t idx = 2 * PPT + 3;
 	unsigned char *r = region_map(NT, 'P');
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	int p[2];
 
 	kt_sysctl_set(1);
 	splice_pipe(p);
 	if (peer_odfork(&pr, &s, NT) == 0)
 		child_writes_all(&pr, r);
-	snap_take(&s);
+	kt_snap(&s);
 	splice_page(p[1], r + idx * PAGE);
-	expect_moved(&s, COPIED, 1);
+	expect_moved(&s, KT_C_COPIED, 1);
 	peer_ask(&pr, 'w');
 	peer_end(&pr);
 	expect_pages(r, 0, NT * PPT, 'P');
@@ -582,7 +568,7 @@ KT_TEST(test_vmsplice_before_fork_parent_unmaps)
 	size_t idx = PPT + 17;
 	unsigned char *r = region_map(NT, 'P');
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	int p[2];
 
 	kt_sysctl_set(1);
@@ -591,12 +577,12 @@ KT_TEST(test_vmsplice_before_fork_parent_unmaps)
 	if (peer_odfork(&pr, &s, NT) == 0)
 		child_writes_all(&pr, r);
 	close(p[1]);
-	snap_take(&s);
+	kt_snap(&s);
 	KT_EQ(munmap(r, NT * TABLE), 0);
-	expect_moved(&s, DROPPED, NT);
+	expect_moved(&s, KT_C_DROPPED, NT);
 	peer_ask(&pr, 'w');
 	peer_end(&pr);
-	expect_moved(&s, REUSED, NT);
+	expect_moved(&s, KT_C_REUSED, NT);
 	expect_pipe_page(p[0], idx);
 	return 0;
 }
@@ -616,7 +602,7 @@ KT_TEST(test_vmsplice_before_fork_child_exits)
 	unsigned char *r = region_map(NT, 'P');
 	struct rusage ru0, ru1;
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	long faults;
 	int p[2];
 
@@ -630,12 +616,12 @@ KT_TEST(test_vmsplice_before_fork_child_exits)
 	close(p[1]);
 	peer_send(&pr, 'q');
 	peer_end(&pr);
-	snap_take(&s);
+	kt_snap(&s);
 	KT_EQ(getrusage(RUSAGE_SELF, &ru0), 0);
 	fill(r, NT * PPT, 'W', 0);
 	KT_EQ(getrusage(RUSAGE_SELF, &ru1), 0);
-	expect_moved(&s, REUSED, NT);
-	expect_still(&s, COPIED);
+	expect_moved(&s, KT_C_REUSED, NT);
+	expect_still(&s, KT_C_COPIED);
 	expect_pipe_page(p[0], idx);
 	expect_pages(r, 0, NT * PPT, 'W');
 	faults = ru1.ru_minflt - ru0.ru_minflt;
@@ -728,7 +714,7 @@ KT_TEST(test_odirect_child)
 	unsigned char *back = buf_new(BUF_PAGES, 'Z', 0);
 	int dfd = loop_open();
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0) {
@@ -742,9 +728,9 @@ KT_TEST(test_odirect_child)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	snap_take(&s);
+	kt_snap(&s);
 	peer_ask(&pr, 'd');
-	expect_moved(&s, COPIED, 3);
+	expect_moved(&s, KT_C_COPIED, 3);
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
 	direct_read(dfd, back, dev_out);
@@ -761,7 +747,7 @@ KT_TEST(test_odirect_parent)
 	unsigned char *r = region_map(NT, 'P');
 	int dfd = loop_open();
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0) {
@@ -770,9 +756,9 @@ KT_TEST(test_odirect_parent)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	snap_take(&s);
+	kt_snap(&s);
 	direct_read(dfd, r + hole * PAGE, 0);
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	expect_buf(r + hole * PAGE, BUF_PAGES, 'D', 0);
 	expect_around(r, NT * PPT, 'P', hole, BUF_PAGES);
 	peer_ask(&pr, 'c');
@@ -836,7 +822,7 @@ KT_TEST(test_uring_pinned_table_copied)
 	int fd = file_f();
 	struct io_uring ring;
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	long kb;
 
 	kt_sysctl_set(1);
@@ -848,7 +834,7 @@ KT_TEST(test_uring_pinned_table_copied)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	expect_moved(&s, FALLBACK, 1);
+	expect_moved(&s, KT_C_FALLBACK, 1);
 	kb = kt_status_kb(pr.pid, "RssOdfork");
 	KT_SHARING(kb >= (long)((NT - 1) * TABLE / 1024),
 		   "child's RssOdfork %ld kB, want >= %lu kB", kb,
@@ -873,7 +859,7 @@ KT_TEST(test_odirect_done_then_shared)
 	unsigned char *r = region_map(NT, 'P');
 	int dfd = loop_open();
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	long kb;
 
 	kt_sysctl_set(1);
@@ -924,14 +910,14 @@ KT_TEST(test_uring_register_in_child)
 	unsigned char *r = region_map(NT, 'P');
 	int fd = file_f();
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0)
 		uring_child(&pr, r, at, fd);
-	snap_take(&s);
+	kt_snap(&s);
 	peer_ask(&pr, 'r');
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	fill(r + at * PAGE, BUF_PAGES, 'Q', at);
 	peer_ask(&pr, 'x');
 	expect_pages(r, at, BUF_PAGES, 'Q');
@@ -1019,7 +1005,7 @@ KT_TEST(test_futex_child)
 	uint32_t *w[3];
 	unsigned char *save = buf_new(3, 'Z', 0);
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 	int i;
 
 	kt_sysctl_set(1);
@@ -1030,13 +1016,13 @@ KT_TEST(test_futex_child)
 	}
 	if (peer_odfork(&pr, &s, NT) == 0)
 		futex_child(&pr, w);
-	snap_take(&s);
+	kt_snap(&s);
 	peer_send(&pr, 'f');
 	peer_expect(&pr, 'l');
-	expect_moved(&s, COPIED, 1);
+	expect_moved(&s, KT_C_COPIED, 1);
 	KT_EQ(*w[0], 0);
 	peer_ask(&pr, 'u');
-	expect_moved(&s, COPIED, 3);
+	expect_moved(&s, KT_C_COPIED, 3);
 	peer_end(&pr);
 	for (i = 0; i < 3; i++) {
 		size_t pg = (size_t)i * PPT + 3;
@@ -1061,7 +1047,7 @@ KT_TEST(test_populate_write_child)
 {
 	unsigned char *r = region_map(NT, 'P');
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, NT) == 0) {
@@ -1076,9 +1062,9 @@ KT_TEST(test_populate_write_child)
 		peer_send(&pr, 'k');
 		_exit(0);
 	}
-	snap_take(&s);
+	kt_snap(&s);
 	peer_ask(&pr, 'p');
-	expect_moved(&s, COPIED, 2);
+	expect_moved(&s, KT_C_COPIED, 2);
 	peer_ask(&pr, 'w');
 	expect_pages(r, 0, NT * PPT, 'P');
 	peer_end(&pr);
@@ -1180,7 +1166,7 @@ KT_TEST(test_memcg_child_write_oom)
 	unsigned char *r = region_map(OOM_TABLES, 'P');
 	struct memcg g;
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	if (peer_odfork(&pr, &s, OOM_TABLES) == 0) {
@@ -1249,14 +1235,14 @@ KT_TEST(test_memcg_parent_write_oom)
 	int holder = 0;
 	pid_t writer;
 	struct memcg g;
-	struct snap s;
+	struct kt_snap s;
 	char c = 0;
 
 	kt_sysctl_set(1);
 	KT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	KT_EQ(pipe2(res, O_CLOEXEC), 0);
 	KT_EQ(pipe2(go, O_CLOEXEC), 0);
-	snap_take(&s);
+	kt_snap(&s);
 	writer = fork();
 	KT_ASSERT(writer >= 0);
 	if (writer == 0) {
@@ -1267,7 +1253,7 @@ KT_TEST(test_memcg_parent_write_oom)
 	close(res[1]);
 	close(go[0]);
 	KT_EQ(read(res[0], &holder, sizeof(holder)), (ssize_t)sizeof(holder));
-	expect_moved(&s, SHARED, OOM_TABLES);
+	expect_moved(&s, KT_C_SHARED, OOM_TABLES);
 	cg_create(&g, OOM_LIMIT);
 	cg_enter(&g, writer);
 	KT_EQ(write(go[1], "g", 1), 1);
@@ -1415,7 +1401,7 @@ KT_TEST(test_memcg_enomem_mprotect_munmap)
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct memcg g;
 	struct peer pr;
-	struct snap s;
+	struct kt_snap s;
 
 	kt_sysctl_set(1);
 	KT_ASSERT(res != MAP_FAILED);
