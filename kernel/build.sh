@@ -288,6 +288,15 @@ lock_kbuild() {
 	fi
 }
 
+# --each's FIRST and LAST (NAME): a patch number, 1 or more ("0008" is 8).
+patch_number() {
+	case $2 in
+	''|*[!0-9]*) ;;
+	*) [ $((10#$2)) -ge 1 ] && return ;;
+	esac
+	die "--each: $1 must be a patch number (1, 2, ...), not '$2'"
+}
+
 main() {
 	local mode=build flavour first=1 last=0
 	case ${1:-} in
@@ -306,15 +315,11 @@ main() {
 	*) die "unknown flavour '$flavour' (debug or bench)" ;;
 	esac
 	if [ $mode = each ] && [ -n "${2:-}" ]; then
-		case $2 in
-		''|*[!0-9]*|0) die "--each: FIRST must be a patch number (1, 2, ...), not '$2'" ;;
-		esac
+		patch_number FIRST "$2"
 		first=$((10#$2))
 	fi
 	if [ $mode = each ] && [ -n "${3:-}" ]; then
-		case $3 in
-		*[!0-9]*|0) die "--each: LAST must be a patch number (1, 2, ...), not '$3'" ;;
-		esac
+		patch_number LAST "$3"
 		last=$((10#$3))
 	fi
 	mkdir -p "$kbuild"
