@@ -254,7 +254,8 @@ build_configs() {
 		die "the kernel with CONFIG_ODFORK=n does not build"
 
 	command -v "${cross}gcc" >/dev/null ||
-		die "${cross}gcc missing: apt-get install gcc-aarch64-linux-gnu"
+		die "${cross}gcc missing: tools/install-deps.sh configs" \
+			"(or apt-get install gcc-aarch64-linux-gnu)"
 	obj=$kbuild/obj-arm64
 	log "configs: arm64 ($(${cross}gcc -dumpversion)), configs/arm64.config"
 	kconfig "$src" "$obj" "$here/configs/arm64.config" \
@@ -265,7 +266,8 @@ build_configs() {
 	# The tests build in the source tree: work on a copy of it.
 	log "configs: userland VMA tests (tools/testing/vma)"
 	echo '#include <urcu.h>' | cc -E -x c - >/dev/null 2>&1 ||
-		die "liburcu missing: apt-get install liburcu-dev"
+		die "liburcu missing: tools/install-deps.sh configs" \
+			"(or apt-get install liburcu-dev)"
 	rm -rf "$vma"
 	mkdir -p "$vma"
 	git_src archive HEAD tools include mm lib | tar -x -C "$vma"

@@ -4,12 +4,14 @@
 # Install the Debian 12 packages that a command of the README needs.  Safe
 # to run again; skips apt when everything is present.
 #
-#   tools/install-deps.sh [test|demo|full] [--list]
+#   tools/install-deps.sh [test|demo|full|configs] [--list]
 #     test    tools/test-all.sh (also --full): build, unit and kernel
 #             suites, the mm selftests, stress-ng
 #     demo    tools/demo.sh: the bench kernel, the benchmarks, Redis, plots
 #     full    both, and what tools/demo.sh --full adds: AFL++ (with its
 #             clang) and SQLite (the default)
+#     configs kernel/build.sh --configs: the arm64 cross compiler and
+#             liburcu for the userland VMA tests
 #     --list  print the packages of that set and exit
 #
 # redis-server is installed without starting its system service (a
@@ -21,9 +23,9 @@ set_name=full
 list=0
 for a in "$@"; do
 	case $a in
-	test|demo|full) set_name=$a ;;
+	test|demo|full|configs) set_name=$a ;;
 	--list) list=1 ;;
-	*) sed -n '7,13p' "$0" >&2; exit 2 ;;
+	*) sed -n '7,15p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -45,12 +47,15 @@ test_pkgs=(
 demo_pkgs=(redis-server redis-tools gnuplot-nox)
 # tools/demo.sh --full: the AFL++ and SQLite steps (afl++ pulls in clang).
 full_pkgs=(afl++ libsqlite3-dev)
+# kernel/build.sh --configs: arm64 (cross) and tools/testing/vma.
+configs_pkgs=(gcc-aarch64-linux-gnu liburcu-dev)
 
 case $set_name in
 test) pkgs=("${common[@]}" "${test_pkgs[@]}") ;;
 demo) pkgs=("${common[@]}" "${demo_pkgs[@]}") ;;
 full) pkgs=("${common[@]}" "${test_pkgs[@]}" "${demo_pkgs[@]}"
 	    "${full_pkgs[@]}") ;;
+configs) pkgs=("${common[@]}" "${configs_pkgs[@]}") ;;
 esac
 if [ $list = 1 ]; then
 	printf '%s\n' "${pkgs[@]}"

@@ -143,7 +143,7 @@ kvm-probe)
 	;;
 install-deps)
 	deps="$top/tools/install-deps.sh"
-	for s in test demo full; do
+	for s in test demo full configs; do
 		"$deps" "$s" --list > "$T/$s" || fail "$s --list failed"
 	done
 	# Everything tools/test-all.sh uses, and nothing only the demo uses.
@@ -163,6 +163,12 @@ install-deps)
 	for p in $(cat "$T/both") afl++ libsqlite3-dev; do
 		expect "$T/full" "^$(printf '%s' "$p" | sed 's/+/\\+/g')\$"
 	done
+	# kernel/build.sh --configs: the cross compiler and liburcu, which
+	# no other set needs.
+	for p in gcc-aarch64-linux-gnu liburcu-dev meson; do
+		expect "$T/configs" "^$p\$"
+	done
+	expect_not "$T/full" '^gcc-aarch64-linux-gnu$'
 	"$deps" --list > "$T/default"
 	cmp -s "$T/default" "$T/full" || fail "the default is not 'full'"
 	expect_rc 2 "$deps" everything 2> /dev/null
