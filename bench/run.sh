@@ -317,10 +317,12 @@ run_info() {
 	local commit dirty=
 
 	commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?)
-	git -C "$top" diff --quiet HEAD 2>/dev/null ||
+	# The default results are written into the tree: not a change.
+	git -C "$top" diff --quiet HEAD -- . ':!bench/results' \
+		':!bench/RESULTS.md' 2>/dev/null ||
 		dirty=" with uncommitted changes"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: bench/run.sh $args"
+	echo "command: bench/run.sh${args:+ $args}"
 	echo "variant: $([ $quick = 1 ] && echo quick || echo full)"
 	echo "repository: $commit$dirty"
 	echo "kernel: $kernel ($(date -u -r "$kernel" '+%Y-%m-%d %H:%M UTC'))"
