@@ -10,7 +10,10 @@
 #     --timeout  give up after SEC seconds (default 10)
 #
 # /dev/kvm existing is not enough: in a nested VM without nested
-# virtualization, KVM_RUN can hang for good.  So the probe boots a guest
+# virtualization, KVM_RUN can hang for good, and a host's KVM can refuse
+# the vCPU model that kernel/vm-run.sh asks for (seen: "failed to set MSR
+# 0x10a" for -cpu max, and QEMU aborts, while QEMU's default model runs).
+# So the probe boots, with vm-run.sh's vCPU model (VM_CPU below), a guest
 # whose whole firmware is three instructions at the reset vector (write 42
 # to QEMU's isa-debug-exit port, which makes QEMU exit with 2 * 42 + 1 =
 # 85), in the background, and waits at most SEC seconds for it.  A probe
@@ -21,6 +24,9 @@ set -uo pipefail
 
 accel=kvm
 limit=10
+# The -cpu of kernel/vm-run.sh (tests/tool/scripts-test.sh checks that
+# they agree).
+VM_CPU=max
 dev=${ODFORK_KVM_DEV:-/dev/kvm}
 
 while [ $# -gt 0 ]; do
@@ -63,22 +69,27 @@ printf '\xb0\x2a\xe6\xf4\xf4\xeb\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00' \
 	>> "$tmp/fw.bin"
 
 # All output to a file: a probe left behind must not hold our stdout (a
-# caller's $(...) would wait for it).
+# caller's $(...) would wait for it).  Until the probe is reaped, stderr
+# goes nowhere: bash would report a probe that died of a signal (QEMU
+# aborts when KVM refuses the vCPU model) there, and the log says why.
+exec 3>&2 2> /dev/null
 timeout -k 2 "$limit" qemu-system-x86_64 -machine pc -accel "$accel" \
-	-m 16 -nodefaults -no-user-config -display none -bios "$tmp/fw.bin" \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+	-cpu "$VM_CPU" -m 16 -nodefaults -no-user-config -display none \
+	-bios "$tmp/fw.bin" -device isa-debug-exit,iobase=0xf4,iosize=0x01 \
 	< /dev/null > "$tmp/qemu.log" 2>&1 &
 pid=$!
 for ((i = 0; i < limit + 3; i++)); do
-	kill -0 "$pid" 2>/dev/null || break
+	kill -0 "$pid" || break
 	sleep 1
 done
-if kill -0 "$pid" 2>/dev/null; then
-	kill -9 "$pid" 2>/dev/null
+if kill -0 "$pid"; then
+	kill -9 "$pid"
+	exec 2>&3 3>&-
 	tcg "the $accel probe did not finish in ${limit}s"
 fi
 wait "$pid"
 rc=$?
+exec 2>&3 3>&-
 case $rc in
 85) ;;
 124|137) tcg "the $accel probe did not finish in ${limit}s" ;;

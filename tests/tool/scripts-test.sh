@@ -8,7 +8,8 @@
 #                   lines and a summary on stderr, same exit statuses
 #   vm-run-env      ODFORK_VM_ACCEL reaches QEMU; bad values exit 2
 #   kvm-probe       tools/kvm-probe.sh: no device, a guest that exits as
-#                   the probe expects, one that fails, one that hangs
+#                   the probe expects, one that fails, one that hangs;
+#                   the probe's vCPU model is vm-run.sh's
 #   install-deps    the package sets of tools/install-deps.sh --list
 #   common          tools/common.sh: step banners, run_step's progress
 #                   lines, its report of a failure
@@ -40,10 +41,11 @@ expect_not() {
 # A fake QEMU: for vm-run.sh, prints console lines over FAKE_SECS seconds,
 # an optional WARNING, writes FAKE_RC (unless "none") and an empty dmesg
 # into the shared directory; for kvm-probe.sh (-bios), exits FAKE_PROBE
-# ("hang": sleeps).
+# ("hang": sleeps).  Its arguments go to FAKE_ARGS if set.
 mkdir -p "$T/bin"
 cat > "$T/bin/qemu-system-x86_64" <<'EOF'
 #!/bin/bash
+[ -n "${FAKE_ARGS:-}" ] && echo "$*" > "$FAKE_ARGS"
 out=
 for a in "$@"; do
 	case $a in
@@ -140,6 +142,14 @@ kvm-probe)
 		fail "a hanging guest: took $((SECONDS - t0)) s for --timeout 2"
 	expect "$T/err" 'did not finish in 2s'
 	expect_rc 2 "$probe" --accel hvf 2> /dev/null
+	# The probe runs the vCPU model of the real runs (a host's KVM can
+	# refuse -cpu max and run QEMU's default model).
+	FAKE_ARGS=$T/run-args expect_rc 0 vmrun
+	FAKE_ARGS=$T/probe-args ODFORK_KVM_DEV=$T/kvm "$probe" > /dev/null
+	cpu=$(grep -Eo -- '-cpu [^ ]+' "$T/run-args")
+	[ -n "$cpu" ] || fail "vm-run.sh passes no -cpu: $(cat "$T/run-args")"
+	grep -qF -- "$cpu " "$T/probe-args" ||
+		fail "the probe lacks vm-run.sh's '$cpu': $(cat "$T/probe-args")"
 	;;
 install-deps)
 	deps="$top/tools/install-deps.sh"
