@@ -4,7 +4,8 @@
 # The kernel's mm selftests under on-demand fork: build them (build.sh),
 # boot the debug kernel in QEMU and run each test with vm.odfork=0 and with
 # vm.odfork=2 (every fork on demand), then print the table and write it to
-# build/selftests/results.md.
+# build/selftests/results.md (results-ci.md for --ci, and -only before
+# .md for --only, so that a subset never replaces a whole run's table).
 #   tests/selftests/run.sh [--ci] [--kernel BZIMAGE] [--out DIR]
 #                          [--log FILE] [--only NAME,...]
 #     --ci      the fork/COW/GUP subset (about 12 minutes of VM time)
@@ -20,6 +21,7 @@ out=$top/build/selftests/vm
 log=$top/build/selftests/serial.log
 args=()
 ci=
+only=
 vm_timeout=5400
 
 while [ $# -gt 0 ]; do
@@ -28,8 +30,8 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
-	--only) args+=(--only "$2"); shift 2 ;;
-	*) sed -n '8,12p' "$0" >&2; exit 2 ;;
+	--only) args+=(--only "$2"); only=-only; shift 2 ;;
+	*) sed -n '9,13p' "$0" >&2; exit 2 ;;
 	esac
 done
 cd "$top"
@@ -46,7 +48,7 @@ kernel/vm-run.sh --kernel "$kernel" --log "$log" --out "$out" \
 	echo "selftests/run.sh: no results (vm-run.sh exit $vm_rc)" >&2
 	exit 1
 }
-md=$top/build/selftests/results$ci.md
+md=$top/build/selftests/results$ci$only.md
 table_rc=0
 tests/selftests/table.py "$out/results.tsv" "$md" || table_rc=$?
 echo "selftests/run.sh: table in $md, logs in $out/logs" >&2
