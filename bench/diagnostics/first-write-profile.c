@@ -4,77 +4,62 @@
  * and over, for perf in the guest (first-write-profile.sh; bench/README.md,
  * "Diagnostics").  Not a benchmark: bench/fault-cost times single faults.
  *
- *   first-write-profile MIB ROUNDS MODE    (MODE 0: fork, 1: odfork)
+ *   first-write-profile SIZE ROUNDS fork|odfork
  *
- * Prints the mean time of one first write in microseconds.
+ * SIZE is a multiple of 2M ("128M").  Prints the mean time of one first
+ * write in microseconds.
  */
-#include <odfork.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define RANGE (2UL << 20)
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#include "../bench.h"
 
 int main(int argc, char **argv)
 {
+	struct timespec start, end;
+	enum bench_mode mode;
 	size_t size, off;
-	double spent = 0, t;
-	int rounds, mode, r, fds[2];
-	char *p, c;
-	pid_t pid;
+	double spent = 0;
+	int fds[2], r;
+	long rounds, pid;
+	char *mem, c;
 
-	if (argc != 4 || atoi(argv[1]) < 2 || atoi(argv[2]) < 1) {
-		fprintf(stderr, "usage: %s MIB ROUNDS 0|1\n", argv[0]);
-		return 2;
-	}
-	size = (size_t)atoi(argv[1]) << 20 & ~(RANGE - 1);
-	rounds = atoi(argv[2]);
-	mode = atoi(argv[3]);
-	p = mmap(NULL, size + RANGE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		return 1;
-	}
-	p = (char *)(((unsigned long)p + RANGE - 1) & ~(RANGE - 1));
-	madvise(p, size, MADV_NOHUGEPAGE);
-	memset(p, 1, size);
+	bench_prog = "first-write-profile";
+	if (argc != 4)
+		bench_die("usage: first-write-profile SIZE ROUNDS fork|odfork");
+	size = bench_parse_size(argv[1]);
+	rounds = bench_parse_int(argv[2], 1, 1000000);
+	mode = strcmp(argv[3], "odfork") ? BENCH_FORK : BENCH_ODFORK;
+	if (!size || size % BENCH_PMD_SIZE || rounds < 0 ||
+	    (mode == BENCH_FORK && strcmp(argv[3], "fork")))
+		bench_die("bad arguments (SIZE a multiple of 2M, ROUNDS >= 1, fork or odfork)");
+	if (mode == BENCH_ODFORK && bench_odfork_missing())
+		bench_die("no odfork(2): %s", bench_odfork_missing());
+	mem = bench_map(size, false);
+	bench_populate(mem, size);
 	for (r = 0; r < rounds; r++) {
-		if (pipe(fds)) {
-			perror("pipe");
-			return 1;
-		}
-		pid = mode ? odfork() : fork();
-		if (pid < 0) {
-			perror("fork");
-			return 1;
-		}
+		if (pipe(fds))
+			bench_die("pipe: %s", strerror(errno));
+		pid = bench_fork(mode);
+		if (pid < 0)
+			bench_die("%s: %s", bench_mode_name[mode],
+				  strerror(errno));
 		if (!pid) {	/* hold the tables until the parent wrote */
 			close(fds[1]);
 			_exit(read(fds[0], &c, 1) < 0);
 		}
 		close(fds[0]);
-		t = now_us();
-		for (off = 4096 * (r % 512); off < size; off += RANGE)
-			p[off]++;
-		spent += now_us() - t;
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		for (off = 4096 * (r % 512); off < size; off += BENCH_PMD_SIZE)
+			mem[off]++;
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		spent += bench_us(&start, &end);
 		close(fds[1]);
-		waitpid(pid, NULL, 0);
+		bench_reap(pid);
 	}
-	printf("%s: %.2f us per first write (%d rounds of %zu ranges)\n",
-	       mode ? "odfork" : "fork", spent / rounds / (size / RANGE),
-	       rounds, size / RANGE);
+	printf("%s: %.2f us per first write (%ld rounds of %zu ranges)\n",
+	       bench_mode_name[mode], spent / rounds / (size / BENCH_PMD_SIZE),
+	       rounds, size / BENCH_PMD_SIZE);
 	return 0;
 }
